@@ -1,0 +1,63 @@
+"""Run one variant: seed, open the log dir, build envs and buffer, assemble, train."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+import gymnasium as gym
+
+from lifelong_rl import registry
+from lifelong_rl.core.logger import Logger, load_snapshot
+from lifelong_rl.data_management.replay_buffer import ReplayBuffer
+from lifelong_rl.envs.make_env import episode_length, make_env
+from lifelong_rl.torch.pytorch_util import resolve_device, seed_everything
+from lifelong_rl.variants import ConfigError, merge_variant
+
+
+def validate(variant: Dict[str, Any]) -> Dict[str, Any]:
+    """The variant completed from its algorithm's defaults; unknown keys raise ConfigError."""
+    if "algorithm" not in variant:
+        raise ConfigError("variant has no 'algorithm' key")
+    full = merge_variant(registry.default_variant(variant["algorithm"]), variant)
+    ak = full["algorithm_kwargs"]
+    for k in ("num_epochs", "batch_size", "num_expl_steps_per_train_loop", "num_train_loops_per_epoch"):
+        if ak[k] < 1:
+            raise ConfigError(f"algorithm_kwargs/{k} must be >= 1, got {ak[k]}")
+    if full["replay_buffer_size"] < ak["batch_size"]:
+        raise ConfigError(f"replay_buffer_size ({full['replay_buffer_size']}) is smaller than batch_size ({ak['batch_size']})")
+    return full
+
+
+def build_envs(variant: Dict[str, Any]) -> Tuple[gym.Env, gym.Env, int]:
+    """Exploration and evaluation envs with the same seed (so a MetaWorld goal is shared)."""
+    kw = dict(max_path_length=variant["algorithm_kwargs"]["max_path_length"], **variant["env_kwargs"])
+    expl_env = make_env(variant["env"], variant["seed"], **kw)
+    eval_env = make_env(variant["env"], variant["seed"], **kw)
+    return expl_env, eval_env, episode_length(expl_env)
+
+
+def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None) -> None:
+    variant = validate(variant)
+    device = resolve_device(variant["device"])
+    snap = load_snapshot(resume_from) if resume_from else None
+    seed_everything(variant["seed"])
+    expl_env, eval_env, max_path_length = build_envs(variant)
+    obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
+    replay_buffer = ReplayBuffer(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
+    config = registry.get_config(variant, obs_dim, action_dim, device)
+    log = variant["logging"]
+    logger = Logger(log_dir, variant, log["snapshot_mode"], log["snapshot_gap"], log["log_to_wandb"], log["log_to_tensorboard"],
+                    echo=not log["progress_bar"])
+    try:
+        algorithm = registry.get_algorithm(
+            variant, config, expl_env=expl_env, eval_env=eval_env, replay_buffer=replay_buffer,
+            logger=logger, device=device, max_path_length=max_path_length,
+        )
+        if snap is not None:
+            algorithm.restore(snap)
+        logger.log(f"training {variant['algorithm']} on {variant['env']} (seed {variant['seed']}) in {log_dir}")
+        algorithm.train()
+        logger.log("done")
+    finally:
+        logger.close()
+        expl_env.close()
+        eval_env.close()

@@ -1,0 +1,184 @@
+"""Command line for every run script: flags -> variant overrides -> sweep x seeds -> launch.
+
+    python run_scripts/sac.py --env gym/Pendulum-v1 --seed 0 --num-seeds 3 \
+        --set trainer_kwargs/discount=0.98 --sweep trainer_kwargs/policy_lr=1e-3,3e-4 --mode local_par
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from lifelong_rl import registry
+from lifelong_rl.core.logger import SnapshotError, latest_snapshot, load_snapshot
+from lifelong_rl.core.rl_algorithm import NaNLossError
+from lifelong_rl.envs.make_env import UnknownEnvError, validate_env_name
+from lifelong_rl.variants import ConfigError, apply_set, expand_sweep, merge_variant, parse_sweep, set_path
+
+MODES = ("local", "local_par")
+
+# Tiny sizes for a smoke run (--quick): a couple of short epochs with small networks.
+QUICK = {
+    "policy_kwargs/hidden_sizes": [32, 32],
+    "qf_kwargs/hidden_sizes": [32, 32],
+    "replay_buffer_size": 10_000,
+    "algorithm_kwargs/num_epochs": 2,
+    "algorithm_kwargs/batch_size": 32,
+    "algorithm_kwargs/max_path_length": 50,
+    "algorithm_kwargs/num_eval_steps_per_epoch": 50,
+    "algorithm_kwargs/num_expl_steps_per_train_loop": 100,
+    "algorithm_kwargs/num_trains_per_train_loop": 20,
+    "algorithm_kwargs/min_num_steps_before_training": 100,
+    "logging/snapshot_gap": 1,
+}
+
+
+def build_parser(description: str = "") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    p.add_argument("--env", help="metaworld/<task>-v3 or gym/<Id>")
+    p.add_argument("--seed", type=int, help="first seed")
+    p.add_argument("--num-seeds", type=int, default=1, help="run seeds seed..seed+N-1")
+    p.add_argument("--epochs", type=int, help="algorithm_kwargs/num_epochs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE", help="override a variant key (repeatable)")
+    p.add_argument("--sweep", action="append", default=[], metavar="KEY/PATH=V1,V2", help="sweep a key (repeatable; Cartesian product)")
+    p.add_argument("--mode", choices=MODES, default="local", help="local: one after another; local_par: one process per run on local cores")
+    p.add_argument("--device", help="cpu or cuda")
+    p.add_argument("--exp-name", help="runs go to <log-dir>/<exp-name>/<run-name>/")
+    p.add_argument("--log-dir", default="data", help="base directory of runs (default: data)")
+    p.add_argument("--snapshot-mode", help="all, last, gap, gap_and_last or none")
+    p.add_argument("--snapshot-gap", type=int)
+    p.add_argument("--save-replay-buffer", action="store_true", help="put the replay buffer in snapshots (exact resume)")
+    p.add_argument("--log-to-wandb", action="store_true", help="also log to wandb (offline mode without network)")
+    p.add_argument("--log-to-tensorboard", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar; print a line per epoch")
+    p.add_argument("--dry-run", action="store_true", help="print the expanded variants as JSON and run nothing")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest snapshot")
+    p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke run")
+    return p
+
+
+def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_values: Dict[str, List[Any]]) -> List[Dict[str, Any]]:
+    """Apply flags to the run script's variant and expand the sweep (raises ConfigError)."""
+    default = registry.default_variant(variant.get("algorithm", ""))
+    v = merge_variant(default, variant)
+    if args.quick:
+        for k, val in QUICK.items():
+            set_path(v, k, copy.deepcopy(val))
+    simple = {
+        "env": args.env, "seed": args.seed, "device": args.device, "exp_name": args.exp_name,
+        "algorithm_kwargs/num_epochs": args.epochs, "logging/snapshot_mode": args.snapshot_mode,
+        "logging/snapshot_gap": args.snapshot_gap,
+    }
+    for k, val in simple.items():
+        if val is not None:
+            set_path(v, k, val)
+    for flag, key in ((args.save_replay_buffer, "save_replay_buffer"), (args.log_to_wandb, "log_to_wandb"),
+                      (args.log_to_tensorboard, "log_to_tensorboard")):
+        if flag:
+            v["logging"][key] = True
+    if args.no_progress:
+        v["logging"]["progress_bar"] = False
+    for s in args.set:
+        apply_set(v, default, s)
+    sweeps = {k: list(vals) for k, vals in sweep_values.items()}
+    for s in args.sweep:
+        k, vals = parse_sweep(s, default)
+        sweeps[k] = vals
+    if args.num_seeds < 1:
+        raise ConfigError(f"--num-seeds must be >= 1, got {args.num_seeds}")
+    seeds = list(range(v["seed"], v["seed"] + args.num_seeds))
+    variants = expand_sweep(v, sweeps, seeds)
+    from experiment_configs.base_experiment import validate
+
+    for var in variants:
+        validate(var)
+        validate_env_name(var["env"])
+    return variants
+
+
+def run_name(variant: Dict[str, Any]) -> str:
+    stamp = time.strftime("%Y_%m_%d_%H_%M_%S")
+    sweep = "_".join(f"{k.split('/')[-1]}={v}" for k, v in variant.get("sweep_point", {}).items())
+    return "_".join(x for x in (stamp, sweep.replace(" ", ""), f"s{variant['seed']}") if x)
+
+
+def _unique_dir(base: str) -> str:
+    path, i = base, 1
+    while os.path.exists(path):
+        path, i = f"{base}_{i}", i + 1
+    return path
+
+
+def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, Optional[str]]:
+    variant, log_dir, resume_from, threads = job
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    from experiment_configs.base_experiment import experiment
+
+    try:
+        experiment(variant, log_dir, resume_from)
+        return log_dir, None
+    except (ConfigError, UnknownEnvError, SnapshotError, NaNLossError) as e:
+        return log_dir, f"{type(e).__name__}: {e}"
+
+
+def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str) -> int:
+    if mode == "local" or len(jobs) == 1:
+        results = [_run_one((*job, 0)) for job in jobs]
+    else:
+        procs = min(len(jobs), os.cpu_count() or 1)
+        threads = max(1, (os.cpu_count() or 1) // procs)
+        with mp.get_context("spawn").Pool(procs) as pool:
+            results = pool.map(_run_one, [(*job, threads) for job in jobs], chunksize=1)
+    failed = [(d, err) for d, err in results if err]
+    for d, err in failed:
+        print(f"error: {err} [{d}]", file=sys.stderr)
+    for d, err in results:
+        if not err:
+            print(f"finished: {d}")
+    return 1 if failed else 0
+
+
+def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, List[Any]]] = None,
+                   argv: Optional[List[str]] = None, description: str = "") -> int:
+    """Entry point of run scripts. Returns the process exit code (0 ok, 1 a run failed, 2 bad input)."""
+    args = build_parser(description).parse_args(argv)
+    try:
+        if args.resume:
+            return _resume(args)
+        variants = variants_from_args(args, variant, sweep_values or {})
+    except (ConfigError, UnknownEnvError, SnapshotError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(json.dumps(variants, indent=2, sort_keys=True))
+        return 0
+    jobs = [(v, _unique_dir(os.path.join(args.log_dir, v["exp_name"], run_name(v))), None) for v in variants]
+    return launch(jobs, args.mode)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    run_dir = args.resume
+    if not os.path.isdir(run_dir):
+        raise SnapshotError(f"run directory not found: {run_dir}")
+    path = latest_snapshot(run_dir)
+    if path is None:
+        raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
+    snap = load_snapshot(path)
+    variant = snap["variant"]
+    if args.epochs is not None:
+        variant["algorithm_kwargs"]["num_epochs"] = args.epochs
+    if args.no_progress:
+        variant["logging"]["progress_bar"] = False
+    if snap["epoch"] + 1 >= variant["algorithm_kwargs"]["num_epochs"]:
+        print(f"run {run_dir} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
+        return 0
+    print(f"resuming {run_dir} from {os.path.basename(path)} (epoch {snap['epoch']})")
+    return launch([(variant, run_dir, path)], "local")

@@ -1,0 +1,203 @@
+"""Run directory: variant.json, progress.csv (one row per epoch), timings.csv, debug.log,
+snapshots (itr_<epoch>.pt, params.pt) and optional wandb / TensorBoard.
+
+progress.csv holds only quantities that the seed determines, so the same seed on CPU gives the
+same file; wall-clock timings go to timings.csv beside it (one row per epoch too).
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import re
+from typing import Any, Dict, List, Optional
+
+import torch
+
+SNAPSHOT_MODES = ("all", "last", "gap", "gap_and_last", "none")
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot is missing, unreadable or not a lifelong_rl snapshot."""
+
+
+def _atomic_torch_save(obj: Any, path: str) -> None:
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)  # a kill mid-write never leaves a truncated snapshot behind
+
+
+def load_snapshot(path: str, map_location: str | torch.device = "cpu") -> Dict[str, Any]:
+    """Load a snapshot, raising SnapshotError with a one-line reason on any failure."""
+    if not os.path.isfile(path):
+        raise SnapshotError(f"snapshot not found: {path}")
+    try:
+        # Our own files: they hold numpy RNG states, so the full unpickler is needed.
+        snap = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any failure to read means a corrupt file
+        raise SnapshotError(f"snapshot {path} is corrupt or unreadable ({type(e).__name__})") from None
+    if not isinstance(snap, dict) or "variant" not in snap or "epoch" not in snap or "trainer" not in snap:
+        raise SnapshotError(f"{path} is not a lifelong_rl snapshot (missing variant/epoch/trainer)")
+    return snap
+
+
+def latest_snapshot(run_dir: str) -> Optional[str]:
+    """The snapshot in `run_dir` with the highest epoch (params.pt or itr_<epoch>.pt)."""
+    best, best_epoch = None, -1
+    for name in os.listdir(run_dir):
+        m = re.fullmatch(r"itr_(\d+)\.pt", name)
+        if m and int(m.group(1)) > best_epoch:
+            best, best_epoch = os.path.join(run_dir, name), int(m.group(1))
+    params = os.path.join(run_dir, "params.pt")
+    if os.path.isfile(params):
+        try:
+            epoch = int(load_snapshot(params)["epoch"])
+        except SnapshotError:
+            epoch = -1
+        if epoch >= best_epoch:
+            best = params
+    return best
+
+
+class CsvTable:
+    """A CSV file that gains columns when new keys appear (rewritten with the union header)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.header: List[str] = []
+        if os.path.isfile(path):
+            with open(path, newline="") as f:
+                self.header = next(csv.reader(f), [])
+
+    def rows(self) -> List[Dict[str, str]]:
+        if not os.path.isfile(self.path):
+            return []
+        with open(self.path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def _rewrite(self, rows: List[Dict[str, Any]]) -> None:
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=self.header, restval="")
+            w.writeheader()
+            w.writerows(rows)
+        os.replace(tmp, self.path)
+
+    def append(self, row: Dict[str, Any]) -> None:
+        new_keys = [k for k in row if k not in self.header]
+        if new_keys or not os.path.isfile(self.path):
+            old = self.rows()
+            self.header = self.header + new_keys
+            self._rewrite(old + [row])
+            return
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=self.header, restval="").writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def truncate_after(self, epoch: int) -> int:
+        """Drop rows whose 'Epoch' is greater than `epoch`; returns how many were dropped."""
+        rows = self.rows()
+        keep = [r for r in rows if r.get("Epoch", "") != "" and int(float(r["Epoch"])) <= epoch]
+        if len(keep) != len(rows):
+            self._rewrite(keep)
+        return len(rows) - len(keep)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (str, int, float, bool)) or x is None:
+        return x
+    return repr(x)
+
+
+class Logger:
+    def __init__(
+        self,
+        log_dir: str,
+        variant: Dict[str, Any],
+        snapshot_mode: str = "last",
+        snapshot_gap: int = 1,
+        log_to_wandb: bool = False,
+        log_to_tensorboard: bool = False,
+        echo: bool = True,
+    ):
+        if snapshot_mode not in SNAPSHOT_MODES:
+            raise ValueError(f"unknown snapshot mode '{snapshot_mode}'; valid: {', '.join(SNAPSHOT_MODES)}")
+        if snapshot_gap < 1:
+            raise ValueError(f"snapshot_gap must be >= 1, got {snapshot_gap}")
+        os.makedirs(log_dir, exist_ok=True)
+        self.log_dir, self.snapshot_mode, self.snapshot_gap, self.echo = log_dir, snapshot_mode, snapshot_gap, echo
+        with open(os.path.join(log_dir, "variant.json"), "w") as f:
+            json.dump(_jsonable(variant), f, indent=2, sort_keys=True)
+        self.progress = CsvTable(os.path.join(log_dir, "progress.csv"))
+        self.timings = CsvTable(os.path.join(log_dir, "timings.csv"))
+        self._debug = open(os.path.join(log_dir, "debug.log"), "a")
+        self._row: Dict[str, Any] = {}
+        self._wandb = self._tb = None
+        if log_to_wandb:
+            import wandb  # the `log` extra
+
+            os.environ.setdefault("WANDB_MODE", "offline")
+            self._wandb = wandb.init(dir=log_dir, config=_jsonable(variant), name=os.path.basename(log_dir),
+                                     project=variant.get("exp_name", "lifelong_rl"), reinit=True)
+        if log_to_tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # the `log` extra
+
+            self._tb = SummaryWriter(os.path.join(log_dir, "tb"))
+
+    # -- text -----------------------------------------------------------------------------
+    def log(self, msg: str) -> None:
+        line = f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S} | {msg}"
+        self._debug.write(line + "\n")
+        self._debug.flush()
+        if self.echo:
+            print(line, flush=True)
+
+    # -- tabular --------------------------------------------------------------------------
+    def record_dict(self, d: Dict[str, Any], prefix: str = "") -> None:
+        for k, v in d.items():
+            self._row[prefix + k] = v
+
+    def dump_tabular(self, timings: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
+        row, self._row = self._row, {}
+        self.progress.append(row)
+        step = int(row.get("Epoch", 0))
+        if timings is not None:
+            self.timings.append({"Epoch": step, **timings})
+        numeric = {k: v for k, v in {**row, **(timings or {})}.items() if isinstance(v, (int, float))}
+        if self._wandb is not None:
+            self._wandb.log(numeric, step=step)
+        if self._tb is not None:
+            for k, v in numeric.items():
+                self._tb.add_scalar(k, v, step)
+            self._tb.flush()
+        return row
+
+    def truncate_after(self, epoch: int) -> int:
+        self.timings.truncate_after(epoch)
+        return self.progress.truncate_after(epoch)
+
+    # -- snapshots ------------------------------------------------------------------------
+    def save_snapshot(self, epoch: int, snapshot: Dict[str, Any], is_last: bool = False) -> List[str]:
+        """Write the files the snapshot mode asks for at this epoch; returns their paths."""
+        mode, paths = self.snapshot_mode, []
+        on_gap = epoch % self.snapshot_gap == 0 or is_last
+        if mode == "all" or (mode in ("gap", "gap_and_last") and on_gap):
+            paths.append(os.path.join(self.log_dir, f"itr_{epoch}.pt"))
+        if mode in ("all", "last", "gap_and_last"):
+            paths.append(os.path.join(self.log_dir, "params.pt"))
+        for p in paths:
+            _atomic_torch_save(snapshot, p)
+        return paths
+
+    def close(self) -> None:
+        self._debug.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+        if self._tb is not None:
+            self._tb.close()

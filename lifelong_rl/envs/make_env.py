@@ -1,0 +1,74 @@
+"""Environment registry: `metaworld/<task>-v3` and `gym/<Id>` names to gymnasium envs."""
+from __future__ import annotations
+
+import difflib
+
+import gymnasium as gym
+import numpy as np
+
+from lifelong_rl.envs.metaworld_env import DEFAULT_EPISODE_LENGTH, MetaWorldTaskEnv, metaworld_task_names
+
+GYM_EXAMPLES = ["Hopper-v5", "HalfCheetah-v5", "Ant-v5", "InvertedPendulum-v5", "Humanoid-v5", "Pendulum-v1"]
+
+
+class UnknownEnvError(ValueError):
+    pass
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def validate_env_name(name: str) -> None:
+    """Raise UnknownEnvError with a one-line message when `name` is not a known env."""
+    if not isinstance(name, str) or "/" not in name:
+        raise UnknownEnvError(f"unknown env '{name}': use metaworld/<task>-v3 or gym/<Id>, e.g. metaworld/reach-v3")
+    family, env_id = name.split("/", 1)
+    if family == "metaworld":
+        tasks = metaworld_task_names()
+        if env_id not in tasks:
+            raise UnknownEnvError(f"unknown MetaWorld task '{env_id}'{_suggest(env_id, tasks)}; valid: metaworld/<task> for {len(tasks)} v3 tasks")
+    elif family == "gym":
+        if env_id not in gym.registry:
+            ids = [k for k in gym.registry.keys() if "/" not in k]
+            raise UnknownEnvError(f"unknown gymnasium env '{env_id}'{_suggest(env_id, ids)}; e.g. {', '.join(GYM_EXAMPLES)}")
+    else:
+        raise UnknownEnvError(f"unknown env family '{family}' in '{name}': valid families are metaworld, gym")
+
+
+def make_env(
+    name: str,
+    seed: int = 0,
+    max_path_length: int = 0,
+    new_goal_each_episode: bool = False,
+) -> gym.Env:
+    """Build a seeded env. `max_path_length` > 0 sets the episode length (truncation), 0 keeps the
+    env's own (MetaWorld: 500; gymnasium: the registered time limit)."""
+    validate_env_name(name)
+    family, env_id = name.split("/", 1)
+    if family == "metaworld":
+        env = MetaWorldTaskEnv(env_id, seed, max_path_length or DEFAULT_EPISODE_LENGTH, new_goal_each_episode)
+    else:
+        if new_goal_each_episode:
+            raise ValueError(f"new_goal_each_episode applies to MetaWorld tasks only, not '{name}'")
+        kwargs = {"max_episode_steps": max_path_length} if max_path_length > 0 else {}
+        env = gym.make(env_id, disable_env_checker=True, **kwargs)
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise UnknownEnvError(f"env '{name}' has a {type(env.action_space).__name__} action space; continuous (Box) actions are required")
+        env = gym.wrappers.TransformObservation(
+            env, lambda o: np.asarray(o, dtype=np.float32),
+            gym.spaces.Box(env.observation_space.low.astype(np.float32), env.observation_space.high.astype(np.float32), dtype=np.float32),
+        )
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+    env.env_name = name
+    return env
+
+
+def episode_length(env: gym.Env) -> int:
+    """The episode length the env truncates at."""
+    if isinstance(env, MetaWorldTaskEnv):
+        return env.max_path_length
+    spec = getattr(env, "spec", None)
+    return int(spec.max_episode_steps) if spec is not None and spec.max_episode_steps else 1000

@@ -1,0 +1,127 @@
+"""MLPs and parallel ensembles (all members computed in one batched matmul)."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+
+class Normalizer(nn.Module):
+    """Running mean / std of inputs (buffers, so they are saved with the network)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+        self.register_buffer("count", torch.zeros(()))
+        self.eps = eps
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        """Merge a batch into the running moments (Chan et al. parallel variance)."""
+        x = x.reshape(-1, x.shape[-1])
+        n = x.shape[0]
+        if n == 0:
+            return
+        batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        new_mean = self.mean + delta * n / total
+        m2 = self.std.pow(2) * self.count + batch_var * n + delta.pow(2) * self.count * n / total
+        self.mean.copy_(new_mean)
+        self.std.copy_((m2 / total).clamp_min(self.eps).sqrt())
+        self.count.copy_(total)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def _activation(name: str) -> nn.Module:
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "swish": nn.SiLU, "elu": nn.ELU}
+    if name not in acts:
+        raise ValueError(f"unknown activation '{name}'; valid: {sorted(acts)}")
+    return acts[name]()
+
+
+class Mlp(nn.Module):
+    """Fully connected network with an optional input normaliser."""
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "relu",
+        normalize_input: bool = False,
+        last_layer_init_w: Optional[float] = None,
+    ):
+        super().__init__()
+        self.input_size, self.output_size = input_size, output_size
+        self.normalizer = Normalizer(input_size) if normalize_input else None
+        layers, last = [], input_size
+        for h in hidden_sizes:
+            layers += [nn.Linear(last, h), _activation(activation)]
+            last = h
+        self.hidden = nn.Sequential(*layers)
+        self.last = nn.Linear(last, output_size)
+        if last_layer_init_w is not None:
+            nn.init.uniform_(self.last.weight, -last_layer_init_w, last_layer_init_w)
+            nn.init.uniform_(self.last.bias, -last_layer_init_w, last_layer_init_w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalizer is not None:
+            x = self.normalizer(x)
+        return self.last(self.hidden(x))
+
+
+class ParallelizedLayer(nn.Module):
+    """E independent linear layers applied as one batched matmul: [E, B, in] -> [E, B, out]."""
+
+    def __init__(self, ensemble_size: int, input_dim: int, output_dim: int):
+        super().__init__()
+        self.ensemble_size, self.input_dim, self.output_dim = ensemble_size, input_dim, output_dim
+        self.weight = nn.Parameter(torch.empty(ensemble_size, input_dim, output_dim))
+        self.bias = nn.Parameter(torch.empty(ensemble_size, 1, output_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # Same distribution as nn.Linear's default, member by member.
+        bound = 1.0 / math.sqrt(self.input_dim)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class ParallelizedEnsemble(nn.Module):
+    """An ensemble of MLPs. Input [B, in] (shared) or [E, B, in]; output [E, B, out]."""
+
+    def __init__(
+        self,
+        ensemble_size: int,
+        input_size: int,
+        output_size: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "relu",
+        normalize_input: bool = False,
+    ):
+        super().__init__()
+        self.ensemble_size, self.input_size, self.output_size = ensemble_size, input_size, output_size
+        self.normalizer = Normalizer(input_size) if normalize_input else None
+        dims = [input_size, *hidden_sizes, output_size]
+        self.layers = nn.ModuleList(
+            ParallelizedLayer(ensemble_size, i, o) for i, o in zip(dims[:-1], dims[1:])
+        )
+        self.act = _activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalizer is not None:
+            x = self.normalizer(x)
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.ensemble_size, -1, -1)
+        for layer in self.layers[:-1]:
+            x = self.act(layer(x))
+        return self.layers[-1](x)

@@ -1,0 +1,170 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications").
+
+Twin soft Q-functions are one parallel ensemble of size 2 (both computed in one batched matmul),
+with Polyak-averaged targets and automatic entropy tuning. The losses, as in the paper:
+
+    y        = r + gamma * (1 - done) * (min_j Q'_j(s', a') - alpha * log pi(a'|s')),  a' ~ pi(.|s')
+    J_Q      = sum_j  E[(Q_j(s, a) - y)^2]
+    J_pi     = E[alpha * log pi(a~|s) - min_j Q_j(s, a~)],                            a~ ~ pi(.|s)
+    J_alpha  = E[-log(alpha) * (log pi(a~|s) + H_target)]
+
+`done` is true termination only: a time-limit truncation is bootstrapped through.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from lifelong_rl.models.networks import ParallelizedEnsemble
+from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
+from lifelong_rl.torch.pytorch_util import soft_update
+
+
+def make_adam(params, lr: float) -> torch.optim.Adam:
+    """Adam with the fused kernel where torch offers it, else the foreach one."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class SACTrainer:
+    def __init__(
+        self,
+        policy: TanhGaussianPolicy,
+        qfs: ParallelizedEnsemble,
+        action_dim: int,
+        discount: float = 0.99,
+        reward_scale: float = 1.0,
+        policy_lr: float = 3e-4,
+        qf_lr: float = 3e-4,
+        soft_target_tau: float = 5e-3,
+        target_update_period: int = 1,
+        use_automatic_entropy_tuning: bool = True,
+        target_entropy: Optional[float] = None,
+        alpha: float = 1.0,
+    ):
+        self.policy, self.qfs = policy, qfs
+        self.target_qfs = copy.deepcopy(qfs).requires_grad_(False)
+        self.discount, self.reward_scale = discount, reward_scale
+        self.soft_target_tau, self.target_update_period = soft_target_tau, target_update_period
+        self.use_automatic_entropy_tuning = use_automatic_entropy_tuning
+        # Default target entropy -|A| (the paper's heuristic).
+        self.target_entropy = float(-action_dim if target_entropy is None else target_entropy)
+        device = next(policy.parameters()).device
+        self.log_alpha = nn.Parameter(torch.tensor(float(np.log(alpha)), device=device))
+        self.policy_optimizer = make_adam(policy.parameters(), policy_lr)
+        self.qf_optimizer = make_adam(qfs.parameters(), qf_lr)
+        self.alpha_optimizer = make_adam([self.log_alpha], policy_lr)
+        self._qf_params = list(qfs.parameters())
+        self._n_train_steps = 0
+        self._last_stats: Dict[str, torch.Tensor] = {}
+
+    # ---------------------------------------------------------------------------------------
+    def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """All SAC losses on one batch (no optimizer step). Keys: qf_loss, policy_loss, alpha_loss, ..."""
+        obs, actions, next_obs = batch["observations"], batch["actions"], batch["next_observations"]
+        rewards, terminals = batch["rewards"], batch["terminals"]
+
+        # Policy and temperature.
+        new_actions, log_pi = self.policy.sample(obs)
+        if self.use_automatic_entropy_tuning:
+            alpha_loss = -(self.log_alpha * (log_pi + self.target_entropy).detach()).mean()
+        else:
+            alpha_loss = torch.zeros((), device=obs.device)
+        alpha = self.log_alpha.exp().detach()
+        # The critics' weights get no gradient from the actor loss.
+        for p in self._qf_params:
+            p.requires_grad_(False)
+        q_new_actions = self.qfs(torch.cat([obs, new_actions], -1)).min(0).values
+        for p in self._qf_params:
+            p.requires_grad_(True)
+        policy_loss = (alpha * log_pi - q_new_actions).mean()
+
+        # Critics.
+        q_pred = self.qfs(torch.cat([obs, actions], -1))  # [2, B, 1]
+        with torch.no_grad():
+            next_actions, next_log_pi = self.policy.sample(next_obs)
+            target_q = self.target_qfs(torch.cat([next_obs, next_actions], -1)).min(0).values
+            target_v = target_q - alpha * next_log_pi
+            q_target = self.reward_scale * rewards + (1.0 - terminals) * self.discount * target_v
+        qf_loss = (q_pred - q_target).pow(2).mean(dim=(1, 2)).sum()
+
+        return {
+            "qf_loss": qf_loss,
+            "policy_loss": policy_loss,
+            "alpha_loss": alpha_loss,
+            "alpha": alpha,
+            "log_pi": log_pi.detach(),
+            "q_pred": q_pred.detach(),
+            "q_target": q_target,
+        }
+
+    def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
+        losses = self.compute_losses(batch)
+        if self.use_automatic_entropy_tuning:
+            self.alpha_optimizer.zero_grad(set_to_none=True)
+            losses["alpha_loss"].backward()
+            self.alpha_optimizer.step()
+        self.policy_optimizer.zero_grad(set_to_none=True)
+        losses["policy_loss"].backward()
+        self.policy_optimizer.step()
+        self.qf_optimizer.zero_grad(set_to_none=True)
+        losses["qf_loss"].backward()
+        self.qf_optimizer.step()
+        self._n_train_steps += 1
+        if self._n_train_steps % self.target_update_period == 0:
+            soft_update(self.target_qfs, self.qfs, self.soft_target_tau)
+        self._last_stats = {k: v.detach() for k, v in losses.items()}
+
+    # ---------------------------------------------------------------------------------------
+    def get_diagnostics(self) -> Dict[str, float]:
+        """Statistics of the last training batch (read once an epoch: no per-step syncs)."""
+        s = self._last_stats
+        if not s:
+            return {}
+        q = s["q_pred"]
+        return {
+            "QF Loss": float(s["qf_loss"]),
+            "Policy Loss": float(s["policy_loss"]),
+            "Alpha Loss": float(s["alpha_loss"]),
+            "Alpha": float(s["alpha"]),
+            "Log Pis Mean": float(s["log_pi"].mean()),
+            "Q1 Predictions Mean": float(q[0].mean()),
+            "Q2 Predictions Mean": float(q[1].mean()),
+            "Q Targets Mean": float(s["q_target"].mean()),
+            "Num Train Steps": self._n_train_steps,
+        }
+
+    def losses_finite(self) -> bool:
+        s = self._last_stats
+        return all(bool(torch.isfinite(s[k]).all()) for k in ("qf_loss", "policy_loss", "alpha_loss")) if s else True
+
+    @property
+    def networks(self) -> Dict[str, nn.Module]:
+        return {"policy": self.policy, "qfs": self.qfs, "target_qfs": self.target_qfs}
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {
+            **{k: m.state_dict() for k, m in self.networks.items()},
+            "log_alpha": self.log_alpha.detach().clone(),
+            "policy_optimizer": self.policy_optimizer.state_dict(),
+            "qf_optimizer": self.qf_optimizer.state_dict(),
+            "alpha_optimizer": self.alpha_optimizer.state_dict(),
+            "n_train_steps": self._n_train_steps,
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        for k, m in self.networks.items():
+            m.load_state_dict(state[k])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])
+        self.policy_optimizer.load_state_dict(state["policy_optimizer"])
+        self.qf_optimizer.load_state_dict(state["qf_optimizer"])
+        self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
+        self._n_train_steps = int(state["n_train_steps"])

@@ -1,0 +1,18 @@
+"""SAC (Haarnoja et al. 2018). Default: metaworld/reach-v3.
+
+    python run_scripts/sac.py --env gym/Pendulum-v1 --epochs 20 --num-seeds 3 --mode local_par
+"""
+import sys
+
+from experiment_utils.launcher import run_experiment
+from lifelong_rl.registry import default_variant
+
+# The full default variant lives in lifelong_rl/registry.py; edit the copy here or use --set.
+variant = default_variant("sac")
+variant["exp_name"] = "sac"
+
+# Values to sweep over (Cartesian product), e.g. {"trainer_kwargs/policy_lr": [1e-3, 3e-4]}.
+sweep_values = {}
+
+if __name__ == "__main__":
+    sys.exit(run_experiment(variant, sweep_values, description=__doc__))
