@@ -9,6 +9,7 @@ from lifelong_rl import registry
 from lifelong_rl.core.logger import Logger, load_snapshot
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.envs.make_env import episode_length, make_env
+from lifelong_rl.torch.perf import keep_freed_memory
 from lifelong_rl.torch.pytorch_util import resolve_device, seed_everything
 from lifelong_rl.variants import ConfigError, merge_variant
 
@@ -38,6 +39,7 @@ def build_envs(variant: Dict[str, Any]) -> Tuple[gym.Env, gym.Env, int]:
 def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None) -> None:
     variant = validate(variant)
     device = resolve_device(variant["device"])
+    keep_freed_memory()
     snap = load_snapshot(resume_from) if resume_from else None
     seed_everything(variant["seed"])
     expl_env, eval_env, max_path_length = build_envs(variant)

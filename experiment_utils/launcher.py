@@ -129,11 +129,12 @@ def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, 
         return log_dir, f"{type(e).__name__}: {e}"
 
 
-def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str) -> int:
+def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str, procs: int = 0) -> int:
+    """Run (variant, log_dir, resume_from) jobs; local_par uses `procs` processes (0: one per core)."""
     if mode == "local" or len(jobs) == 1:
         results = [_run_one((*job, 0)) for job in jobs]
     else:
-        procs = min(len(jobs), os.cpu_count() or 1)
+        procs = min(len(jobs), procs or os.cpu_count() or 1)
         threads = max(1, (os.cpu_count() or 1) // procs)
         with mp.get_context("spawn").Pool(procs) as pool:
             results = pool.map(_run_one, [(*job, threads) for job in jobs], chunksize=1)

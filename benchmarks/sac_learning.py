@@ -1,0 +1,75 @@
+"""SAC learning benchmark (issue 2): metaworld/reach-v3, 3 seeds, 100k env steps each.
+
+Prints, per seed and as mean +- std over seeds, the evaluation success rate averaged over the last
+3 evaluations (goal: >= 0.9), and env steps per second.
+
+    python benchmarks/sac_learning.py                      # the full benchmark (~1 h on 2 cores)
+    python benchmarks/sac_learning.py --steps 20000 --seeds 1 --env gym/Pendulum-v1
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import mean_spread  # noqa: E402
+
+from experiment_utils.launcher import launch  # noqa: E402
+from lifelong_rl.registry import default_variant  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="metaworld/reach-v3")
+    p.add_argument("--steps", type=int, default=100_000, help="env steps per seed, warm-up included")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=5000)
+    p.add_argument("--eval-steps", type=int, default=1000, help="eval steps per epoch (2 MetaWorld episodes)")
+    p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
+    p.add_argument("--procs", type=int, default=0, help="processes for local_par (0: one per core)")
+    p.add_argument("--out", default="data/benchmarks/sac_learning")
+    args = p.parse_args()
+
+    steps_per_epoch = 1000
+    epochs = (args.steps - args.warmup) // steps_per_epoch
+    stamp = time.strftime("%Y_%m_%d_%H_%M_%S")
+    jobs = []
+    for seed in range(args.seeds):
+        v = default_variant("sac")
+        v.update(env=args.env, seed=seed, exp_name="sac_learning")
+        v["algorithm_kwargs"].update(num_epochs=epochs, min_num_steps_before_training=args.warmup,
+                                     num_expl_steps_per_train_loop=steps_per_epoch,
+                                     num_trains_per_train_loop=steps_per_epoch,
+                                     num_eval_steps_per_epoch=args.eval_steps)
+        v["logging"].update(progress_bar=False, snapshot_mode="last")
+        jobs.append((copy.deepcopy(v), os.path.join(args.out, f"{stamp}_{args.env.replace('/', '_')}_s{seed}"), None))
+    t0 = time.time()
+    rc = launch(jobs, args.mode, args.procs)
+    wall = time.time() - t0
+    if rc:
+        return rc
+
+    finals, speeds, key = [], [], None
+    for seed, (_, d, _) in enumerate(jobs):
+        df = pd.read_csv(os.path.join(d, "progress.csv"))
+        key = "evaluation/Success Rate" if "evaluation/Success Rate" in df else "evaluation/Average Returns"
+        finals.append(float(df[key].tail(3).mean()))
+        t = pd.read_csv(os.path.join(d, "timings.csv"))
+        speeds.append(float(t["time/env steps per s"].median()))
+        print(f"seed {seed}: last-3 {key} = {finals[-1]:.3f}, "
+              f"median env steps/s = {speeds[-1]:.1f}, env steps = {int(df['Env Steps Total'].iloc[-1])}  [{d}]")
+    print(f"env {args.env}, {args.seeds} seeds x {args.steps} env steps, mode {args.mode}, wall {wall / 60:.1f} min")
+    print(f"env steps/s per run (median over epochs): {mean_spread(speeds)}")
+    print(f"last-3-eval {key}: {mean_spread(finals)}")
+    print(json.dumps({"env": args.env, "metric": key, "per_seed": finals, "steps_per_s": speeds}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
