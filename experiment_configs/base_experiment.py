@@ -36,7 +36,8 @@ def build_envs(variant: Dict[str, Any]) -> Tuple[gym.Env, gym.Env, int]:
     return expl_env, eval_env, episode_length(expl_env)
 
 
-def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None) -> None:
+def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None):
+    """Train one variant into `log_dir` (resuming from a snapshot path if given); returns the algorithm."""
     variant = validate(variant)
     device = resolve_device(variant["device"])
     keep_freed_memory()
@@ -59,6 +60,7 @@ def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str]
         logger.log(f"training {variant['algorithm']} on {variant['env']} (seed {variant['seed']}) in {log_dir}")
         algorithm.train()
         logger.log("done")
+        return algorithm
     finally:
         logger.close()
         expl_env.close()

@@ -1,0 +1,45 @@
+"""Evaluate a snapshot offline: K deterministic episodes, mean return and success rate.
+
+    python scripts/eval_snapshot.py data/sac/<run>/params.pt --episodes 10 [--seed S] [--json]
+
+Exit code 2 with a one-line error for a missing or corrupt snapshot.
+"""
+import argparse
+import json
+import sys
+
+from lifelong_rl.core.evaluation import evaluate, load_policy
+from lifelong_rl.core.logger import SnapshotError
+from lifelong_rl.envs.make_env import UnknownEnvError
+from lifelong_rl.variants import ConfigError
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("snapshot", help="itr_<epoch>.pt or params.pt")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=None, help="env seed (default: the run's, which keeps its MetaWorld goal)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        print("error: --episodes must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        variant, policy, env = load_policy(args.snapshot, args.device, args.seed)
+    except (SnapshotError, ConfigError, UnknownEnvError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    res = evaluate(env, policy, args.episodes)
+    res.update(snapshot=args.snapshot, env=variant["env"], algorithm=variant["algorithm"])
+    if args.json:
+        print(json.dumps(res))
+    else:
+        succ = "n/a" if res["success_rate"] is None else f"{res['success_rate']:.3f}"
+        print(f"{variant['algorithm']} on {variant['env']}: mean return {res['mean_return']:.2f} "
+              f"+- {res['std_return']:.2f}, success rate {succ} over {args.episodes} episodes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
