@@ -21,13 +21,19 @@ def _valid_keys_msg(path: str, bad: str, valid: Iterable[str]) -> str:
     return f"unknown variant key '{where}{bad}'{hint}; valid keys{' under ' + path if path else ''}: {', '.join(valid)}"
 
 
+# Recorded by the launcher (which sweep values made this variant); copied as they are.
+RECORD_KEYS = ("sweep_point",)
+
+
 def merge_variant(default: Dict[str, Any], overrides: Dict[str, Any], path: str = "") -> Dict[str, Any]:
     """A copy of `default` with `overrides` applied, rejecting keys the default does not have."""
     out = copy.deepcopy(default)
     for k, v in overrides.items():
         if k not in default:
             raise ConfigError(_valid_keys_msg(path, k, default.keys()))
-        if isinstance(default[k], dict):
+        if not path and k in RECORD_KEYS:
+            out[k] = copy.deepcopy(v)
+        elif isinstance(default[k], dict):
             if not isinstance(v, dict):
                 raise ConfigError(f"variant key '{path + '/' if path else ''}{k}' must be a dict, got {type(v).__name__}")
             out[k] = merge_variant(default[k], v, f"{path}/{k}" if path else k)

@@ -5,15 +5,12 @@ from typing import Any, Dict
 
 from lifelong_rl.core.rl_algorithm import LOOPS, RLAlgorithm
 from lifelong_rl.samplers.collectors import PathCollector, StepCollector
-from lifelong_rl.variants import ConfigError
 
 
 def get_algorithm(variant: Dict[str, Any], config: Dict[str, Any], *, expl_env, eval_env, replay_buffer,
                   logger, device, max_path_length: int) -> RLAlgorithm:
     kwargs = dict(variant["algorithm_kwargs"])
-    loop = kwargs.pop("loop")
-    if loop not in LOOPS:
-        raise ConfigError(f"unknown loop '{loop}' in algorithm_kwargs/loop; valid: {', '.join(LOOPS)}")
+    loop = kwargs.pop("loop")  # checked by base_experiment.validate
     kwargs.pop("max_path_length")
     log = variant["logging"]
     return LOOPS[loop](
