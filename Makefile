@@ -23,7 +23,7 @@ run: install
 
 # Fast suite (slow learning tests are marked `slow` and run by `make test-all` / benchmarks).
 test: install
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider tests
 
 test-all: install
 	$(PY) -m pytest -q tests
