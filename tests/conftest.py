@@ -25,9 +25,9 @@ def tiny_variant(env="gym/Pendulum-v1", epochs=2, **algo):
     return copy.deepcopy(v)
 
 
-def run_cli(*args, timeout=300, cwd=ROOT):
+def run_cli(*args, timeout=300, cwd=ROOT, env_extra=None):
     """Run a repo script in a fresh python process; returns CompletedProcess."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env_extra or {}))
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -154,3 +154,17 @@ def test_cli_quick_runs(tmp_path):
     df = _progress(mw)
     assert len(df) == 2 and "evaluation/Success Rate" in df and df["evaluation/Success Rate"].between(0, 1).all()
     assert {"variant.json", "progress.csv", "debug.log", "params.pt", "timings.csv"} <= {p.name for p in mw.iterdir()}
+
+
+def test_optional_loggers_and_local_par(tmp_path):
+    r = run_cli("run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--log-to-wandb", "--log-to-tensorboard",
+                "--log-dir", str(tmp_path / "lg"), "--no-progress", env_extra={"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
+    assert r.returncode == 0, r.stderr
+    run = next((tmp_path / "lg").rglob("progress.csv")).parent
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    assert list((run / "wandb").glob("offline-run-*"))
+    r = run_cli("run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--num-seeds", "2", "--mode", "local_par",
+                "--log-dir", str(tmp_path / "par"))
+    assert r.returncode == 0, r.stderr
+    runs = sorted(p.parent.name for p in (tmp_path / "par").rglob("progress.csv"))
+    assert len(runs) == 2 and runs[0].endswith("_s0") and runs[1].endswith("_s1")
