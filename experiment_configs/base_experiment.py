@@ -44,12 +44,11 @@ def build_envs(variant: Dict[str, Any]) -> Tuple[gym.Env, gym.Env, int]:
     return expl_env, eval_env, episode_length(expl_env)
 
 
-def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None):
-    """Train one variant into `log_dir` (resuming from a snapshot path if given); returns the algorithm."""
-    variant = validate(variant)
+def build_algorithm(variant: Dict[str, Any], log_dir: str):
+    """Seed, build envs, buffer, networks, trainer, logger and the algorithm object (no training).
+    The variant must already be validated. Returns (algorithm, closer) where closer() frees the run's resources."""
     device = resolve_device(variant["device"])
     keep_freed_memory()
-    snap = load_snapshot(resume_from) if resume_from else None
     seed_everything(variant["seed"])
     expl_env, eval_env, max_path_length = build_envs(variant)
     obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
@@ -58,18 +57,30 @@ def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str]
     log = variant["logging"]
     logger = Logger(log_dir, variant, log["snapshot_mode"], log["snapshot_gap"], log["log_to_wandb"], log["log_to_tensorboard"],
                     echo=not log["progress_bar"])
-    try:
-        algorithm = registry.get_algorithm(
-            variant, config, expl_env=expl_env, eval_env=eval_env, replay_buffer=replay_buffer,
-            logger=logger, device=device, max_path_length=max_path_length,
-        )
-        if snap is not None:
-            algorithm.restore(snap)
-        logger.log(f"training {variant['algorithm']} on {variant['env']} (seed {variant['seed']}) in {log_dir}")
-        algorithm.train()
-        logger.log("done")
-        return algorithm
-    finally:
+    algorithm = registry.get_algorithm(
+        variant, config, expl_env=expl_env, eval_env=eval_env, replay_buffer=replay_buffer,
+        logger=logger, device=device, max_path_length=max_path_length,
+    )
+
+    def close() -> None:
         logger.close()
         expl_env.close()
         eval_env.close()
+
+    return algorithm, close
+
+
+def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None):
+    """Train one variant into `log_dir` (resuming from a snapshot path if given); returns the algorithm."""
+    variant = validate(variant)
+    snap = load_snapshot(resume_from) if resume_from else None
+    algorithm, close = build_algorithm(variant, log_dir)
+    try:
+        if snap is not None:
+            algorithm.restore(snap)
+        algorithm.logger.log(f"training {variant['algorithm']} on {variant['env']} (seed {variant['seed']}) in {log_dir}")
+        algorithm.train()
+        algorithm.logger.log("done")
+        return algorithm
+    finally:
+        close()

@@ -70,13 +70,19 @@ class RLAlgorithm:
         )
         self._num_train_steps_epoch += 1
 
-    def _warm_up(self) -> None:
+    def warm_up(self) -> None:
         """Uniformly random actions until the buffer holds `min_num_steps_before_training` steps."""
         missing = self.min_num_steps_before_training - len(self.replay_buffer)
         if missing > 0:
             self.expl_collector.collect_new_steps(self.replay_buffer, missing, random_action=True)
             self.expl_collector.stats.pop("")  # warm-up episodes are not logged as policy episodes
         self._warmed_up = True
+
+    def collect_and_train(self) -> None:
+        """One epoch's exploration and training (no evaluation, logging or snapshot)."""
+        self._num_train_steps_epoch = 0
+        self._train_time = 0.0
+        self._collect_and_train()
 
     def _collect_and_train(self) -> None:
         raise NotImplementedError
@@ -89,16 +95,14 @@ class RLAlgorithm:
 
     def train(self) -> None:
         if not self._warmed_up:
-            self._warm_up()
+            self.warm_up()
         gt.reset_root()
         epochs = range(self.start_epoch, self.num_epochs)
         bar = tqdm(total=self.num_epochs, initial=self.start_epoch, desc="epochs", disable=not self.progress_bar,
                    dynamic_ncols=True, leave=False)
         for epoch in gt.timed_for(epochs, save_itrs=True):
             t0 = time.perf_counter()
-            self._num_train_steps_epoch = 0
-            self._train_time = 0.0
-            self._collect_and_train()
+            self.collect_and_train()
             gt.stamp("exploration_and_training", unique=False)
             eval_stats = self._evaluate()
             gt.stamp("evaluation", unique=False)
