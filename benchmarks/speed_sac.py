@@ -1,0 +1,166 @@
+"""SAC speed on CPU (issue 3): ours against Stable-Baselines3 with identical settings, alternating
+in one process, plus the bare update against the matmul bound of this machine.
+
+Settings for both: metaworld/reach-v3, MLPs 256x256 (or --hidden), batch 256 (or --batch-size),
+lr 3e-4, gamma 0.99, tau 0.005, automatic entropy, one update per env step, the same number of
+uniformly random warm-up steps, buffer 1e6. Each round times `--steps` env steps (with their
+updates) of each library; the medians are printed, the ratio last.
+
+    python benchmarks/speed_sac.py                         # 256x256, batch 256
+    python benchmarks/speed_sac.py --batch-size 512
+    python benchmarks/speed_sac.py --hidden 400,400,400
+    python benchmarks/speed_sac.py --no-sb3                # ours only (no `bench` extra needed)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import List, Sequence
+
+import torch
+
+from experiment_configs.base_experiment import build_algorithm, validate
+from lifelong_rl.envs.make_env import make_env
+from lifelong_rl.registry import default_variant
+from lifelong_rl.torch.perf import keep_freed_memory
+
+
+# -- FLOPs and the matmul bound ------------------------------------------------------------------
+def _gemms(in_dim: int, hidden: Sequence[int], out_dim: int, batch: int, members: int = 1):
+    """(m, k, n) of each layer's forward GEMM, repeated per ensemble member."""
+    dims = [in_dim, *hidden, out_dim]
+    return [(batch, i, o) for i, o in zip(dims[:-1], dims[1:])] * members
+
+
+def sac_update_gemms(obs_dim: int, act_dim: int, hidden: Sequence[int], batch: int):
+    """Every GEMM of one SAC update as (m, k, n), forward and backward, as our trainer runs it:
+    policy fwd on s (grad) and s' (no grad); critics fwd on (s, a~) (actor pass, input grads only),
+    on (s, a) (weight grads, input grads except the first layer) and targets on (s', a')."""
+    pi = _gemms(obs_dim, hidden, 2 * act_dim, batch)
+    q = _gemms(obs_dim + act_dim, hidden, 1, batch, members=2)
+    out = []
+    out += pi * 2                                          # policy forward on s and s'
+    out += [(k, m, n) for m, k, n in pi]                   # policy weight grads
+    out += [(m, n, k) for m, k, n in pi[1:]]               # policy input grads (not for s)
+    out += q * 3                                           # critic fwd: actor pass, critic pass, target
+    out += [(m, n, k) for m, k, n in q]                    # actor pass: input grads (down to a~)
+    out += [(k, m, n) for m, k, n in q]                    # critic weight grads
+    out += [(m, n, k) for m, k, n in q if k != obs_dim + act_dim]  # critic input grads above layer 1
+    return out
+
+
+def gemm_flops(gemms) -> float:
+    return float(sum(2 * m * k * n for m, k, n in gemms))
+
+
+def measure_matmul_flops(gemms, seconds: float = 2.0) -> float:
+    """FLOP/s of plain float32 torch.mm over exactly these shapes (the bound for the update)."""
+    mats = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in gemms]
+    for a, b in mats:
+        a @ b
+    flops, reps, t0 = gemm_flops(gemms), 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for a, b in mats:
+            torch.mm(a, b)
+        reps += 1
+    return flops * reps / (time.perf_counter() - t0)
+
+
+# -- the two libraries ---------------------------------------------------------------------------
+class Ours:
+    def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int, log_dir: str):
+        v = default_variant("sac")
+        v.update(env="metaworld/reach-v3", seed=seed)
+        v["policy_kwargs"]["hidden_sizes"] = v["qf_kwargs"]["hidden_sizes"] = hidden
+        v["algorithm_kwargs"].update(batch_size=batch, min_num_steps_before_training=warmup,
+                                     num_expl_steps_per_train_loop=steps, num_trains_per_train_loop=steps,
+                                     num_eval_steps_per_epoch=0)
+        v["logging"].update(snapshot_mode="none", progress_bar=False)
+        self.algo, self.close = build_algorithm(validate(v), log_dir)
+        self.algo.warm_up()
+
+    def run(self) -> float:
+        t = time.perf_counter()
+        self.algo.collect_and_train()
+        return time.perf_counter() - t
+
+    def bare_update_rate(self, n: int = 200) -> float:
+        a = self.algo
+        batch = {k: torch.from_numpy(v) for k, v in a.replay_buffer.random_batch(a.batch_size).items()}
+        for _ in range(10):
+            a.trainer.train_from_torch(batch)
+        t = time.perf_counter()
+        for _ in range(n):
+            a.trainer.train_from_torch(batch)
+        return n / (time.perf_counter() - t)
+
+
+class SB3:
+    def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int):
+        from stable_baselines3 import SAC
+
+        self.steps = steps
+        env = make_env("metaworld/reach-v3", seed)
+        self.model = SAC("MlpPolicy", env, learning_rate=3e-4, buffer_size=int(1e6), learning_starts=warmup,
+                         batch_size=batch, tau=0.005, gamma=0.99, train_freq=1, gradient_steps=1, ent_coef="auto",
+                         policy_kwargs=dict(net_arch=list(hidden)), seed=seed, device="cpu", verbose=0)
+        self.model.learn(warmup + 1)
+
+    def run(self) -> float:
+        t = time.perf_counter()
+        self.model.learn(self.steps, reset_num_timesteps=False)
+        return time.perf_counter() - t
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--hidden", default="256,256")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=500, help="env steps per timed round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-sb3", action="store_true")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    keep_freed_memory()
+    hidden = [int(h) for h in args.hidden.split(",")]
+    env = make_env("metaworld/reach-v3", 0)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+
+    gemms = sac_update_gemms(obs_dim, act_dim, hidden, args.batch_size)
+    flops = gemm_flops(gemms)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = Ours(hidden, args.batch_size, args.warmup, args.steps, args.seed, os.path.join(tmp, "ours"))
+        sb3 = None if args.no_sb3 else SB3(hidden, args.batch_size, args.warmup, args.steps, args.seed)
+        t_ours, t_sb3 = [], []
+        for r in range(args.rounds):
+            t_ours.append(ours.run())
+            if sb3 is not None:
+                t_sb3.append(sb3.run())
+            print(f"round {r}: ours {args.steps / t_ours[-1]:.1f} steps/s"
+                  + (f", sb3 {args.steps / t_sb3[-1]:.1f} steps/s" if t_sb3 else ""), flush=True)
+        bare = statistics.median(ours.bare_update_rate() for _ in range(3))
+        matmul = statistics.median(measure_matmul_flops(gemms) for _ in range(3))
+        ours.close()
+    bound = matmul / flops
+    print(f"config: hidden {hidden}, batch {args.batch_size}, threads {args.threads}, steps/round {args.steps}, rounds {args.rounds}")
+    print(f"matmul: {matmul / 1e9:.1f} GFLOP/s on this update's GEMM shapes (plain torch.mm, float32)")
+    print(f"one update: {flops / 1e9:.3f} GFLOP -> bound {bound:.0f} updates/s")
+    print(f"bare update: {bare:.1f} updates/s = {bare / bound:.0%} of the bound")
+    ours_sps = args.steps / statistics.median(t_ours)
+    print(f"ours: {ours_sps:.1f} env steps/s (median, one update per step)")
+    if t_sb3:
+        sb3_sps = args.steps / statistics.median(t_sb3)
+        print(f"sb3:  {sb3_sps:.1f} env steps/s (median)")
+        print(f"ratio ours/sb3 = {ours_sps / sb3_sps:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
