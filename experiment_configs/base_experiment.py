@@ -8,7 +8,6 @@ import gymnasium as gym
 from lifelong_rl import registry
 from lifelong_rl.core.logger import SNAPSHOT_MODES, Logger, load_snapshot
 from lifelong_rl.core.rl_algorithm import LOOPS
-from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.envs.make_env import episode_length, make_env
 from lifelong_rl.torch.perf import keep_freed_memory
 from lifelong_rl.torch.pytorch_util import resolve_device, seed_everything
@@ -44,30 +43,21 @@ def build_envs(variant: Dict[str, Any]) -> Tuple[gym.Env, gym.Env, int]:
     return expl_env, eval_env, episode_length(expl_env)
 
 
-def build_algorithm(variant: Dict[str, Any], log_dir: str):
-    """Seed, build envs, buffer, networks, trainer, logger and the algorithm object (no training).
-    The variant must already be validated. Returns (algorithm, closer) where closer() frees the run's resources."""
+def open_run(variant: Dict[str, Any], log_dir: str):
+    """Process settings, seeds and the logger shared by every algorithm. Returns (device, logger)."""
     device = resolve_device(variant["device"])
     keep_freed_memory()
     seed_everything(variant["seed"])
-    expl_env, eval_env, max_path_length = build_envs(variant)
-    obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
-    replay_buffer = ReplayBuffer(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
-    config = registry.get_config(variant, obs_dim, action_dim, device)
     log = variant["logging"]
     logger = Logger(log_dir, variant, log["snapshot_mode"], log["snapshot_gap"], log["log_to_wandb"], log["log_to_tensorboard"],
                     echo=not log["progress_bar"])
-    algorithm = registry.get_algorithm(
-        variant, config, expl_env=expl_env, eval_env=eval_env, replay_buffer=replay_buffer,
-        logger=logger, device=device, max_path_length=max_path_length,
-    )
+    return device, logger
 
-    def close() -> None:
-        logger.close()
-        expl_env.close()
-        eval_env.close()
 
-    return algorithm, close
+def build_algorithm(variant: Dict[str, Any], log_dir: str):
+    """The algorithm object of a validated variant, untrained: (algorithm, close), where close()
+    frees the run's envs and log files. Each registry entry assembles its own."""
+    return registry.build(variant, log_dir)
 
 
 def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None):

@@ -1,5 +1,5 @@
 """Algorithm name -> default variant, config builder (networks, policies, trainer) and algorithm
-builder (the training loop). Builders are imported lazily by module path."""
+builder (envs, buffer, collectors and the training loop). Builders are imported lazily by path."""
 from __future__ import annotations
 
 import copy
@@ -14,7 +14,7 @@ from lifelong_rl.variants import ConfigError
 class AlgorithmSpec:
     default_variant: Callable[[], Dict[str, Any]]
     config_module: str      # module with get_config(variant, obs_dim, action_dim, device)
-    algorithm_module: str   # module with get_algorithm(variant, config, ...)
+    algorithm_module: str   # module with build(variant, log_dir) -> (algorithm, close)
 
 
 def _sac_default_variant() -> Dict[str, Any]:
@@ -87,6 +87,7 @@ def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device) -
     return module.get_config(variant, obs_dim, action_dim, device)
 
 
-def get_algorithm(variant: Dict[str, Any], config: Dict[str, Any], **parts) -> Any:
+def build(variant: Dict[str, Any], log_dir: str) -> Any:
+    """Assemble envs, buffer, networks, trainer, logger and the algorithm: (algorithm, close)."""
     module = importlib.import_module(get_spec(variant["algorithm"]).algorithm_module)
-    return module.get_algorithm(variant, config, **parts)
+    return module.build(variant, log_dir)

@@ -49,3 +49,21 @@ def test_bad_input():
         ReplayBuffer(0, 1, 1)
     with pytest.raises(RuntimeError):
         ReplayBuffer(3, 1, 1).random_batch(2)
+
+
+def test_reservoir_keeps_a_uniform_sample_of_everything_seen():
+    from lifelong_rl.data_management.replay_buffer import ReservoirReplayBuffer
+
+    counts = np.zeros(4)
+    for seed in range(200):
+        buf = ReservoirReplayBuffer(10, 1, 1, seed=seed)
+        for i in range(40):
+            buf.add_sample(np.zeros(1), np.zeros(1), float(i), np.zeros(1), False, task_id=i // 10)
+        assert len(buf) == 10 and buf.num_seen == 40
+        counts += np.bincount(buf.task_ids, minlength=4)
+    # Each of the 4 blocks of 10 holds on average a quarter of the 10 slots.
+    assert np.allclose(counts / 200, 2.5, atol=0.35)
+    b2 = ReservoirReplayBuffer(10, 1, 1)
+    b2.load_state_dict(buf.state_dict())
+    assert b2.num_seen == 40 and np.array_equal(b2.task_ids, buf.task_ids)
+    assert set(buf.task_indices(3)) == set(np.flatnonzero(buf.task_ids == 3))

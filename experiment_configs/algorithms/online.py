@@ -1,19 +1,27 @@
-"""Online / batch RL algorithm objects from a config (the loop kind is algorithm_kwargs/loop)."""
+"""Single-task online / batch RL (the loop kind is algorithm_kwargs/loop): envs, buffer, collectors."""
 from __future__ import annotations
 
 from typing import Any, Dict
 
+from lifelong_rl import registry
 from lifelong_rl.core.rl_algorithm import LOOPS, RLAlgorithm
+from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.samplers.collectors import PathCollector, StepCollector
 
 
-def get_algorithm(variant: Dict[str, Any], config: Dict[str, Any], *, expl_env, eval_env, replay_buffer,
-                  logger, device, max_path_length: int) -> RLAlgorithm:
+def build(variant: Dict[str, Any], log_dir: str):
+    from experiment_configs.base_experiment import build_envs, open_run
+
+    device, logger = open_run(variant, log_dir)
+    expl_env, eval_env, max_path_length = build_envs(variant)
+    obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
+    replay_buffer = ReplayBuffer(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
+    config = registry.get_config(variant, obs_dim, action_dim, device)
     kwargs = dict(variant["algorithm_kwargs"])
     loop = kwargs.pop("loop")  # checked by base_experiment.validate
     kwargs.pop("max_path_length")
     log = variant["logging"]
-    return LOOPS[loop](
+    algorithm: RLAlgorithm = LOOPS[loop](
         trainer=config["trainer"],
         exploration_collector=StepCollector(expl_env, config["exploration_policy"], max_path_length),
         evaluation_collector=PathCollector(eval_env, config["evaluation_policy"], max_path_length),
@@ -25,3 +33,10 @@ def get_algorithm(variant: Dict[str, Any], config: Dict[str, Any], *, expl_env, 
         progress_bar=log["progress_bar"],
         **kwargs,
     )
+
+    def close() -> None:
+        logger.close()
+        expl_env.close()
+        eval_env.close()
+
+    return algorithm, close

@@ -103,8 +103,8 @@ class PathCollector:
 class StepCollector:
     """Takes exploration steps one at a time, carrying the episode across calls."""
 
-    def __init__(self, env: gym.Env, policy, max_path_length: int):
-        self.env, self.policy, self.max_path_length = env, policy, max_path_length
+    def __init__(self, env: gym.Env, policy, max_path_length: int, task_id: int = 0):
+        self.env, self.policy, self.max_path_length, self.task_id = env, policy, max_path_length, task_id
         self.stats = EpisodeStats()
         self._obs: Optional[np.ndarray] = None
         self._ret, self._len, self._success = 0.0, 0, None
@@ -131,7 +131,7 @@ class StepCollector:
         if "success" in info:
             self._success = max(self._success or 0.0, float(info["success"]))
         timeout = truncated or self._len >= self.max_path_length
-        replay_buffer.add_sample(obs, a, r, next_obs, terminated, timeout and not terminated)
+        replay_buffer.add_sample(obs, a, r, next_obs, terminated, timeout and not terminated, self.task_id)
         self.num_steps_total += 1
         if terminated or timeout:
             self.stats.add(self._ret, self._len, self._success)
