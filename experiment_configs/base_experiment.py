@@ -7,7 +7,6 @@ import gymnasium as gym
 
 from lifelong_rl import registry
 from lifelong_rl.core.logger import SNAPSHOT_MODES, Logger, load_snapshot
-from lifelong_rl.core.rl_algorithm import LOOPS
 from lifelong_rl.envs.make_env import episode_length, make_env
 from lifelong_rl.torch.perf import keep_freed_memory
 from lifelong_rl.torch.pytorch_util import resolve_device, seed_everything
@@ -19,19 +18,12 @@ def validate(variant: Dict[str, Any]) -> Dict[str, Any]:
     if "algorithm" not in variant:
         raise ConfigError("variant has no 'algorithm' key")
     full = merge_variant(registry.default_variant(variant["algorithm"]), variant)
-    ak = full["algorithm_kwargs"]
-    for k in ("num_epochs", "batch_size", "num_expl_steps_per_train_loop", "num_train_loops_per_epoch"):
-        if ak[k] < 1:
-            raise ConfigError(f"algorithm_kwargs/{k} must be >= 1, got {ak[k]}")
-    if ak["loop"] not in LOOPS:
-        raise ConfigError(f"unknown loop '{ak['loop']}' in algorithm_kwargs/loop; valid: {', '.join(LOOPS)}")
     log = full["logging"]
     if log["snapshot_mode"] not in SNAPSHOT_MODES:
         raise ConfigError(f"unknown snapshot mode '{log['snapshot_mode']}'; valid: {', '.join(SNAPSHOT_MODES)}")
     if log["snapshot_gap"] < 1:
         raise ConfigError(f"logging/snapshot_gap must be >= 1, got {log['snapshot_gap']}")
-    if full["replay_buffer_size"] < ak["batch_size"]:
-        raise ConfigError(f"replay_buffer_size ({full['replay_buffer_size']}) is smaller than batch_size ({ak['batch_size']})")
+    registry.check(full)
     return full
 
 
@@ -68,7 +60,8 @@ def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str]
     try:
         if snap is not None:
             algorithm.restore(snap)
-        algorithm.logger.log(f"training {variant['algorithm']} on {variant['env']} (seed {variant['seed']}) in {log_dir}")
+        where = variant["env"] if "env" in variant else variant["continual"]["stream"]
+        algorithm.logger.log(f"training {variant['algorithm']} on {where} (seed {variant['seed']}) in {log_dir}")
         algorithm.train()
         algorithm.logger.log("done")
         return algorithm

@@ -17,29 +17,17 @@ from typing import Any, Dict, List, Optional, Tuple
 from lifelong_rl import registry
 from lifelong_rl.core.logger import SnapshotError, latest_snapshot, load_snapshot
 from lifelong_rl.core.rl_algorithm import NaNLossError
-from lifelong_rl.envs.make_env import UnknownEnvError, validate_env_name
+from lifelong_rl.envs.make_env import UnknownEnvError
 from lifelong_rl.variants import ConfigError, apply_set, expand_sweep, merge_variant, parse_sweep, set_path
 
 MODES = ("local", "local_par")
 
-# Tiny sizes for a smoke run (--quick): a couple of short epochs with small networks.
-QUICK = {
-    "policy_kwargs/hidden_sizes": [32, 32],
-    "qf_kwargs/hidden_sizes": [32, 32],
-    "replay_buffer_size": 10_000,
-    "algorithm_kwargs/num_epochs": 2,
-    "algorithm_kwargs/batch_size": 32,
-    "algorithm_kwargs/max_path_length": 50,
-    "algorithm_kwargs/num_eval_steps_per_epoch": 50,
-    "algorithm_kwargs/num_expl_steps_per_train_loop": 100,
-    "algorithm_kwargs/num_trains_per_train_loop": 20,
-    "algorithm_kwargs/min_num_steps_before_training": 100,
-    "logging/snapshot_gap": 1,
-}
-
-
-def build_parser(description: str = "") -> argparse.ArgumentParser:
+def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[str, Any]]] = None) -> argparse.ArgumentParser:
+    """Common flags of every run script, plus `extra_flags` {flag: (variant key, default)} of one script."""
     p = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    for flag, (key, default) in (extra_flags or {}).items():
+        p.add_argument(flag, dest="extra:" + key, type=type(default) if default is not None else str,
+                       help=f"variant key {key} (default {default!r})")
     p.add_argument("--env", help="metaworld/<task>-v3 or gym/<Id>")
     p.add_argument("--seed", type=int, help="first seed")
     p.add_argument("--num-seeds", type=int, default=1, help="run seeds seed..seed+N-1")
@@ -67,16 +55,21 @@ def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_
     default = registry.default_variant(variant.get("algorithm", ""))
     v = merge_variant(default, variant)
     if args.quick:
-        for k, val in QUICK.items():
+        for k, val in registry.quick_overrides(v["algorithm"]).items():
             set_path(v, k, copy.deepcopy(val))
     simple = {
-        "env": args.env, "seed": args.seed, "device": args.device, "exp_name": args.exp_name,
-        "algorithm_kwargs/num_epochs": args.epochs, "logging/snapshot_mode": args.snapshot_mode,
-        "logging/snapshot_gap": args.snapshot_gap,
+        ("--env", "env"): args.env, ("--seed", "seed"): args.seed, ("--device", "device"): args.device,
+        ("--exp-name", "exp_name"): args.exp_name, ("--epochs", "algorithm_kwargs/num_epochs"): args.epochs,
+        ("--snapshot-mode", "logging/snapshot_mode"): args.snapshot_mode,
+        ("--snapshot-gap", "logging/snapshot_gap"): args.snapshot_gap,
     }
-    for k, val in simple.items():
-        if val is not None:
-            set_path(v, k, val)
+    simple.update({(k[len("extra:"):], k[len("extra:"):]): val for k, val in vars(args).items() if k.startswith("extra:")})
+    for (flag, k), val in simple.items():
+        if val is None:
+            continue
+        if not _has_path(default, k):
+            raise ConfigError(f"{flag} does not apply to algorithm '{v['algorithm']}'")
+        set_path(v, k, val)
     for flag, key in ((args.save_replay_buffer, "save_replay_buffer"), (args.log_to_wandb, "log_to_wandb"),
                       (args.log_to_tensorboard, "log_to_tensorboard")):
         if flag:
@@ -97,8 +90,15 @@ def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_
 
     for var in variants:
         validate(var)
-        validate_env_name(var["env"])
     return variants
+
+
+def _has_path(d: Dict[str, Any], key_path: str) -> bool:
+    for p in key_path.split("/"):
+        if not isinstance(d, dict) or p not in d:
+            return False
+        d = d[p]
+    return True
 
 
 def run_name(variant: Dict[str, Any]) -> str:
@@ -148,9 +148,17 @@ def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str, pro
 
 
 def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, List[Any]]] = None,
-                   argv: Optional[List[str]] = None, description: str = "") -> int:
-    """Entry point of run scripts. Returns the process exit code (0 ok, 1 a run failed, 2 bad input)."""
-    args = build_parser(description).parse_args(argv)
+                   argv: Optional[List[str]] = None, description: str = "",
+                   extra_flags: Optional[Dict[str, str]] = None) -> int:
+    """Entry point of run scripts. `extra_flags` maps a script's own flags to variant keys, e.g.
+    {"--stream": "continual/stream"}. Returns the exit code (0 ok, 1 a run failed, 2 bad input)."""
+    flags = {}
+    for flag, key in (extra_flags or {}).items():
+        node = variant
+        for part in key.split("/"):
+            node = node[part]
+        flags[flag] = (key, node)
+    args = build_parser(description, flags).parse_args(argv)
     try:
         if args.resume:
             return _resume(args)

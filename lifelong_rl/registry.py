@@ -63,13 +63,77 @@ def _sac_default_variant() -> Dict[str, Any]:
     )
 
 
+def _continual_sac_default_variant() -> Dict[str, Any]:
+    base = _sac_default_variant()
+    v = {k: base[k] for k in ("seed", "device", "replay_buffer_size", "policy_kwargs", "qf_kwargs", "trainer_kwargs",
+                              "logging", "sweep_point")}
+    v.update(algorithm="continual_sac", exp_name="continual_sac")
+    v["algorithm_kwargs"] = dict(batch_size=256, updates_per_step=1.0)
+    v["continual"] = dict(
+        stream="cw10",             # cw10, cw20, mt10, legion10, or a comma-separated list of v3 tasks
+        num_tasks=0,               # 0: the whole stream, else its first N tasks
+        cl_method="finetune",      # finetune, perfect_memory, reservoir, multitask, l2, ewc
+        steps_per_task=100_000,
+        eval_every=10_000,
+        eval_episodes=3,
+        episode_length=0,          # 0: 200 for the CW streams (as CW), else MetaWorld's 500
+        task_id="multi_head",      # none, one_hot, multi_head (CW's default)
+        random_steps_per_task=5000,
+        reset_buffer="auto",       # auto (the method's choice), reset, keep
+        reset_optimizer=True,
+        reset_entropy=True,
+        reg_coef=0.0,              # 0: the method's default (CW: l2 1e5, ewc 1e4)
+        fisher_samples=1024,
+        references="",             # JSON of single-task reference curves for forward transfer
+    )
+    return v
+
+
 ALGORITHMS: Dict[str, AlgorithmSpec] = {
     "sac": AlgorithmSpec(
         _sac_default_variant,
         "experiment_configs.configs.q_learning.sac_config",
         "experiment_configs.algorithms.online",
     ),
+    "continual_sac": AlgorithmSpec(
+        _continual_sac_default_variant,
+        "experiment_configs.configs.q_learning.sac_config",
+        "experiment_configs.algorithms.continual",
+    ),
 }
+
+# Tiny sizes for smoke runs (--quick), per algorithm.
+QUICK: Dict[str, Dict[str, Any]] = {
+    "sac": {
+        "algorithm_kwargs/num_epochs": 2,
+        "algorithm_kwargs/batch_size": 32,
+        "algorithm_kwargs/max_path_length": 50,
+        "algorithm_kwargs/num_eval_steps_per_epoch": 50,
+        "algorithm_kwargs/num_expl_steps_per_train_loop": 100,
+        "algorithm_kwargs/num_trains_per_train_loop": 20,
+        "algorithm_kwargs/min_num_steps_before_training": 100,
+    },
+    "continual_sac": {
+        "algorithm_kwargs/batch_size": 32,
+        "continual/num_tasks": 2,
+        "continual/steps_per_task": 200,
+        "continual/eval_every": 100,
+        "continual/eval_episodes": 1,
+        "continual/episode_length": 50,
+        "continual/random_steps_per_task": 50,
+        "continual/fisher_samples": 64,
+    },
+}
+QUICK_COMMON = {
+    "policy_kwargs/hidden_sizes": [32, 32],
+    "qf_kwargs/hidden_sizes": [32, 32],
+    "replay_buffer_size": 10_000,
+    "logging/snapshot_gap": 1,
+}
+
+
+def quick_overrides(name: str) -> Dict[str, Any]:
+    return {**QUICK_COMMON, **QUICK.get(name, {})}
 
 
 def get_spec(name: str) -> AlgorithmSpec:
@@ -85,6 +149,12 @@ def default_variant(name: str) -> Dict[str, Any]:
 def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device) -> Dict[str, Any]:
     module = importlib.import_module(get_spec(variant["algorithm"]).config_module)
     return module.get_config(variant, obs_dim, action_dim, device)
+
+
+def check(variant: Dict[str, Any]) -> None:
+    """Algorithm-specific checks of a complete variant (raise ConfigError)."""
+    module = importlib.import_module(get_spec(variant["algorithm"]).algorithm_module)
+    module.check(variant)
 
 
 def build(variant: Dict[str, Any], log_dir: str) -> Any:

@@ -6,7 +6,21 @@ from typing import Any, Dict
 from lifelong_rl import registry
 from lifelong_rl.core.rl_algorithm import LOOPS, RLAlgorithm
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
+from lifelong_rl.envs.make_env import validate_env_name
 from lifelong_rl.samplers.collectors import PathCollector, StepCollector
+from lifelong_rl.variants import ConfigError
+
+
+def check(variant: Dict[str, Any]) -> None:
+    ak = variant["algorithm_kwargs"]
+    for k in ("num_epochs", "batch_size", "num_expl_steps_per_train_loop", "num_train_loops_per_epoch"):
+        if ak[k] < 1:
+            raise ConfigError(f"algorithm_kwargs/{k} must be >= 1, got {ak[k]}")
+    if ak["loop"] not in LOOPS:
+        raise ConfigError(f"unknown loop '{ak['loop']}' in algorithm_kwargs/loop; valid: {', '.join(LOOPS)}")
+    if variant["replay_buffer_size"] < ak["batch_size"]:
+        raise ConfigError(f"replay_buffer_size ({variant['replay_buffer_size']}) is smaller than batch_size ({ak['batch_size']})")
+    validate_env_name(variant["env"])
 
 
 def build(variant: Dict[str, Any], log_dir: str):
@@ -18,7 +32,7 @@ def build(variant: Dict[str, Any], log_dir: str):
     replay_buffer = ReplayBuffer(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
     config = registry.get_config(variant, obs_dim, action_dim, device)
     kwargs = dict(variant["algorithm_kwargs"])
-    loop = kwargs.pop("loop")  # checked by base_experiment.validate
+    loop = kwargs.pop("loop")  # checked by check()
     kwargs.pop("max_path_length")
     log = variant["logging"]
     algorithm: RLAlgorithm = LOOPS[loop](

@@ -102,6 +102,7 @@ class RLAlgorithm:
                    dynamic_ncols=True, leave=False)
         for epoch in gt.timed_for(epochs, save_itrs=True):
             t0 = time.perf_counter()
+            self._begin_epoch(epoch)
             self.collect_and_train()
             gt.stamp("exploration_and_training", unique=False)
             eval_stats = self._evaluate()
@@ -112,6 +113,7 @@ class RLAlgorithm:
                     f"non-finite loss at epoch {epoch} (QF Loss={diag.get('QF Loss')}, Policy Loss={diag.get('Policy Loss')}); "
                     f"the last snapshot before it is kept"
                 )
+            self._end_epoch(epoch, eval_stats)
             row = self._log_epoch(epoch, eval_stats, time.perf_counter() - t0)
             self._save_snapshot(epoch)
             gt.stamp("logging", unique=False)
@@ -119,8 +121,22 @@ class RLAlgorithm:
             bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items()
                              if k in ("evaluation/Average Returns", "evaluation/Success Rate")})
         bar.close()
+        self._end_training()
+
+    # Hooks for subclasses (continual learning switches tasks here).
+    def _begin_epoch(self, epoch: int) -> None:
+        pass
+
+    def _end_epoch(self, epoch: int, eval_stats: Dict[str, float]) -> None:
+        pass
+
+    def _end_training(self) -> None:
+        pass
 
     # -- logging ----------------------------------------------------------------------------
+    def env_steps_total(self) -> int:
+        return self.expl_collector.num_steps_total
+
     def _log_epoch(self, epoch: int, eval_stats: Dict[str, float], epoch_time: float) -> Dict[str, Any]:
         lg = self.logger
         lg.record_dict({"Epoch": epoch})
@@ -128,7 +144,7 @@ class RLAlgorithm:
         lg.record_dict(self.trainer.get_diagnostics(), prefix="trainer/")
         lg.record_dict(self.expl_collector.get_diagnostics("exploration/"))
         lg.record_dict(eval_stats)
-        lg.record_dict({"Env Steps Total": self.expl_collector.num_steps_total})
+        lg.record_dict({"Env Steps Total": self.env_steps_total()})
         times = {k: v[-1] for k, v in gt.get_times().stamps.itrs.items()}
         timings = {f"time/{k} (s)": float(v) for k, v in times.items()}
         timings["time/epoch (s)"] = float(epoch_time)

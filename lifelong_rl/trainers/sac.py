@@ -9,6 +9,8 @@ with Polyak-averaged targets and automatic entropy tuning. The losses, as in the
     J_alpha  = E[-log(alpha) * (log pi(a~|s) + H_target)]
 
 `done` is true termination only: a time-limit truncation is bootstrapped through.
+Continual learning may add a parameter penalty (L2 / EWC) to J_pi and J_Q: `policy_regularizer`
+and `qf_regularizer` (lifelong_rl.continual.regularizers), off by default.
 """
 from __future__ import annotations
 
@@ -54,6 +56,8 @@ class SACTrainer:
         self.discount, self.reward_scale = discount, reward_scale
         self.soft_target_tau, self.target_update_period = soft_target_tau, target_update_period
         self.use_automatic_entropy_tuning = use_automatic_entropy_tuning
+        self.policy_lr, self.qf_lr, self.initial_alpha = policy_lr, qf_lr, alpha
+        self.policy_regularizer = self.qf_regularizer = None
         # Default target entropy -|A| (the paper's heuristic).
         self.target_entropy = float(-action_dim if target_entropy is None else target_entropy)
         device = next(policy.parameters()).device
@@ -85,6 +89,8 @@ class SACTrainer:
         for p in self._qf_params:
             p.requires_grad_(True)
         policy_loss = (alpha * log_pi - q_new_actions).mean()
+        if self.policy_regularizer is not None and self.policy_regularizer.active:
+            policy_loss = policy_loss + self.policy_regularizer.penalty()
 
         # Critics.
         q_pred = self.qfs(torch.cat([obs, actions], -1))  # [2, B, 1]
@@ -94,6 +100,8 @@ class SACTrainer:
             target_v = target_q - alpha * next_log_pi
             q_target = self.reward_scale * rewards + (1.0 - terminals) * self.discount * target_v
         qf_loss = (q_pred - q_target).pow(2).mean(dim=(1, 2)).sum()
+        if self.qf_regularizer is not None and self.qf_regularizer.active:
+            qf_loss = qf_loss + self.qf_regularizer.penalty()
 
         return {
             "qf_loss": qf_loss,
@@ -121,6 +129,18 @@ class SACTrainer:
         if self._n_train_steps % self.target_update_period == 0:
             soft_update(self.target_qfs, self.qfs, self.soft_target_tau)
         self._last_stats = {k: v.detach() for k, v in losses.items()}
+
+    # -- continual learning: per-task resets ----------------------------------------------------
+    def reset_optimizers(self) -> None:
+        """Fresh Adam states (moments and step counts) for actor and critics."""
+        self.policy_optimizer = make_adam(self.policy.parameters(), self.policy_lr)
+        self.qf_optimizer = make_adam(self.qfs.parameters(), self.qf_lr)
+
+    def reset_entropy(self) -> None:
+        """Entropy coefficient back to its initial value, with a fresh optimizer."""
+        with torch.no_grad():
+            self.log_alpha.fill_(float(np.log(self.initial_alpha)))
+        self.alpha_optimizer = make_adam([self.log_alpha], self.policy_lr)
 
     # ---------------------------------------------------------------------------------------
     def get_diagnostics(self) -> Dict[str, float]:

@@ -1,0 +1,123 @@
+"""Continual SAC on a MetaWorld task stream: per-task envs and collectors, the CL method's buffer
+and regularisers, and the continual loop."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Optional
+
+from lifelong_rl import registry
+from lifelong_rl.continual.methods import get_cl_method
+from lifelong_rl.continual.regularizers import ParameterRegularizer
+from lifelong_rl.core.continual_algorithm import ContinualRLAlgorithm
+from lifelong_rl.data_management.replay_buffer import ReplayBuffer, ReservoirReplayBuffer
+from lifelong_rl.envs.make_env import make_env
+from lifelong_rl.envs.streams import stream_episode_length, stream_tasks
+from lifelong_rl.envs.wrappers import TaskIdWrapper
+from lifelong_rl.samplers.collectors import PathCollector, StepCollector
+from lifelong_rl.variants import ConfigError
+
+TASK_ID_MODES = ("none", "one_hot", "multi_head")
+RESET_BUFFER = ("auto", "reset", "keep")
+
+
+def check(variant: Dict[str, Any]) -> None:
+    c = variant["continual"]
+    get_cl_method(c["cl_method"])
+    stream_tasks(c["stream"], c["num_tasks"] or None)
+    if c["task_id"] not in TASK_ID_MODES:
+        raise ConfigError(f"unknown continual/task_id '{c['task_id']}'; valid: {', '.join(TASK_ID_MODES)}")
+    if c["reset_buffer"] not in RESET_BUFFER:
+        raise ConfigError(f"unknown continual/reset_buffer '{c['reset_buffer']}'; valid: {', '.join(RESET_BUFFER)}")
+    for k in ("steps_per_task", "eval_every", "eval_episodes"):
+        if c[k] < 1:
+            raise ConfigError(f"continual/{k} must be >= 1, got {c[k]}")
+    if c["steps_per_task"] % c["eval_every"]:
+        raise ConfigError(f"continual/steps_per_task ({c['steps_per_task']}) must be a multiple of continual/eval_every ({c['eval_every']})")
+    if c["references"] and not os.path.isfile(c["references"]):
+        raise ConfigError(f"continual/references: file not found: {c['references']}")
+    if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
+        raise ConfigError("replay_buffer_size is smaller than algorithm_kwargs/batch_size")
+
+
+def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[str, list]]]:
+    """Single-task reference curves {task: {steps, success}} (scripts/continual_references.py)."""
+    if not path:
+        return None
+    with open(path) as f:
+        data = json.load(f)
+    if data.get("steps_per_task") != steps_per_task:
+        raise ConfigError(f"references {path} were run with {data.get('steps_per_task')} steps per task, not {steps_per_task}")
+    return data["tasks"]
+
+
+def build(variant: Dict[str, Any], log_dir: str):
+    from experiment_configs.base_experiment import open_run
+
+    c = variant["continual"]
+    device, logger = open_run(variant, log_dir)
+    method = get_cl_method(c["cl_method"])
+    tasks = stream_tasks(c["stream"], c["num_tasks"] or None)
+    n = len(tasks)
+    length = c["episode_length"] or stream_episode_length(c["stream"])
+
+    def env_for(i: int):
+        env = make_env(f"metaworld/{tasks[i]}", variant["seed"], max_path_length=length)
+        return env if c["task_id"] == "none" else TaskIdWrapper(env, i, n)
+
+    expl_envs = [env_for(i) for i in range(n)]
+    eval_envs = [env_for(i) for i in range(n)]
+    obs_dim, action_dim = expl_envs[0].observation_space.shape[0], expl_envs[0].action_space.shape[0]
+    buffer_cls = ReservoirReplayBuffer if method.reservoir else ReplayBuffer
+    replay_buffer = buffer_cls(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
+    spec_config = registry.get_spec(variant["algorithm"]).config_module
+    import importlib
+
+    config = importlib.import_module(spec_config).get_config(
+        variant, obs_dim, action_dim, device, num_heads=n if c["task_id"] == "multi_head" else 0)
+    trainer = config["trainer"]
+    policy_reg = qf_reg = None
+    if method.regularizer:
+        coef = c["reg_coef"] or method.default_coef
+        multi = c["task_id"] == "multi_head"
+        # Output heads are task-specific: not regularised (a new task's head starts untrained).
+        policy_reg = ParameterRegularizer(trainer.policy, coef, list(trainer.policy.net.last.parameters()) if multi else None)
+        qf_reg = ParameterRegularizer(trainer.qfs, coef, trainer.qfs.head_parameters() if multi else None)
+    reset_buffer = {"auto": method.reset_buffer, "reset": True, "keep": False}[c["reset_buffer"]]
+    if method.multitask:
+        reset_buffer = False
+    log = variant["logging"]
+    algorithm = ContinualRLAlgorithm(
+        trainer=trainer,
+        task_names=tasks,
+        exploration_collectors=[StepCollector(e, config["exploration_policy"], length, task_id=i) for i, e in enumerate(expl_envs)],
+        evaluation_collectors=[PathCollector(e, config["evaluation_policy"], length) for e in eval_envs],
+        replay_buffer=replay_buffer,
+        logger=logger,
+        variant=variant,
+        device=device,
+        method=method,
+        steps_per_task=c["steps_per_task"],
+        eval_every=c["eval_every"],
+        eval_episodes=c["eval_episodes"],
+        episode_length=length,
+        batch_size=variant["algorithm_kwargs"]["batch_size"],
+        updates_per_step=variant["algorithm_kwargs"]["updates_per_step"],
+        random_steps_per_task=c["random_steps_per_task"],
+        reset_buffer=reset_buffer,
+        reset_optimizer=c["reset_optimizer"],
+        reset_entropy=c["reset_entropy"],
+        policy_regularizer=policy_reg,
+        qf_regularizer=qf_reg,
+        fisher_samples=c["fisher_samples"],
+        references=load_references(c["references"], c["steps_per_task"]),
+        save_replay_buffer=log["save_replay_buffer"],
+        progress_bar=log["progress_bar"],
+    )
+
+    def close() -> None:
+        logger.close()
+        for e in expl_envs + eval_envs:
+            e.close()
+
+    return algorithm, close
