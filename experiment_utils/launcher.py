@@ -182,11 +182,14 @@ def _resume(args: argparse.Namespace) -> int:
         raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
     snap = load_snapshot(path)
     variant = snap["variant"]
+    num_epochs = int(snap["num_epochs"])
     if args.epochs is not None:
-        variant["algorithm_kwargs"]["num_epochs"] = args.epochs
+        if not _has_path(variant, "algorithm_kwargs/num_epochs"):
+            raise ConfigError(f"--epochs does not apply to algorithm '{variant['algorithm']}'")
+        variant["algorithm_kwargs"]["num_epochs"] = num_epochs = args.epochs
     if args.no_progress:
         variant["logging"]["progress_bar"] = False
-    if snap["epoch"] + 1 >= variant["algorithm_kwargs"]["num_epochs"]:
+    if snap["epoch"] + 1 >= num_epochs:
         print(f"run {run_dir} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
         return 0
     print(f"resuming {run_dir} from {os.path.basename(path)} (epoch {snap['epoch']})")

@@ -153,9 +153,10 @@ class RLAlgorithm:
         timings["time/env steps per s"] = env_steps / max(epoch_time, 1e-9)
         timings["time/updates per s (bare)"] = self._num_train_steps_epoch / max(self._train_time, 1e-9)
         row = lg.dump_tabular(timings)
-        ret = eval_stats.get("evaluation/Average Returns", float("nan"))
-        succ = eval_stats.get("evaluation/Success Rate", float("nan"))
-        lg.log(f"epoch {epoch}: eval return {ret:.2f}, success {succ:.2f}, "
+        shown = [f"{k.split('/')[-1].lower()} {v:.3f}" for k, v in eval_stats.items()
+                 if k in ("evaluation/Average Returns", "evaluation/Success Rate", "evaluation/Average Success",
+                          "continual/task index")]
+        lg.log(f"epoch {epoch}: {', '.join(shown) or 'no evaluation'}, "
                f"{timings['time/env steps per s']:.1f} env steps/s, epoch {epoch_time:.1f}s")
         return row
 
@@ -164,6 +165,7 @@ class RLAlgorithm:
         snap = {
             "format": SNAPSHOT_FORMAT,
             "epoch": epoch,
+            "num_epochs": self.num_epochs,
             "variant": self.variant,
             "trainer": self.trainer.state_dict(),
             "exploration": self.expl_collector.state_dict(),

@@ -1,0 +1,135 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from experiment_configs.base_experiment import experiment
+from lifelong_rl.continual.regularizers import ParameterRegularizer, actor_fisher, critic_fisher
+from lifelong_rl.core.logger import load_snapshot
+from lifelong_rl.models.networks import ParallelizedEnsemble
+from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
+from lifelong_rl.registry import default_variant, quick_overrides
+from lifelong_rl.variants import set_path
+
+from conftest import run_cli
+
+
+def quick_continual(method, stream="reach,push", **continual):
+    v = default_variant("continual_sac")
+    for k, val in quick_overrides("continual_sac").items():
+        set_path(v, k, val)
+    v["continual"].update(stream=stream, cl_method=method, num_tasks=0, **continual)
+    v["logging"].update(progress_bar=False, snapshot_mode="all")
+    return v
+
+
+def test_critic_fisher_of_a_linear_critic_is_mean_squared_input():
+    torch.manual_seed(0)
+    q = ParallelizedEnsemble(2, 3, 1, [])  # Q_j(x) = x W_j + b_j: dQ/dW_j = x, dQ/db_j = 1
+    obs, act = torch.randn(50, 2), torch.randn(50, 1)
+    f = critic_fisher(q, obs, act)
+    x = torch.cat([obs, act], -1)
+    expected_w = (x ** 2).mean(0).unsqueeze(-1)  # [in, 1], the same for both members
+    assert torch.allclose(f["layers.0.weight"], expected_w.expand(2, 3, 1), atol=1e-6)
+    assert torch.allclose(f["layers.0.bias"], torch.ones(2, 1, 1))
+
+
+def test_actor_fisher_of_a_linear_gaussian_policy_hand_computed():
+    """Linear policy, 1-D action: mean = w_m s + b_m, log_std = w_s s + b_s, u = mean + std * eps fixed.
+    d log N(u; mean, std)/d mean = eps / std, d/d log_std = eps^2 - 1 (the tanh term has no theta)."""
+    torch.manual_seed(0)
+    pi = TanhGaussianPolicy(2, 1, [])
+    with torch.no_grad():
+        pi.net.last.weight.mul_(0.1)
+    s, eps = torch.randn(40, 2), torch.randn(40, 1)
+    f = actor_fisher(pi, s, eps)
+    out = pi.net(s).detach()
+    std = out[:, 1:].exp()
+    g_mean, g_logstd = eps / std, eps ** 2 - 1
+    expected_w = torch.stack([((g_mean * s) ** 2).mean(0), ((g_logstd * s) ** 2).mean(0)])
+    expected_b = torch.cat([(g_mean ** 2).mean(0), (g_logstd ** 2).mean(0)])
+    assert torch.allclose(f["net.last.weight"], expected_w, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(f["net.last.bias"], expected_b, rtol=1e-4, atol=1e-6)
+
+
+def test_regularizer_penalty_and_consolidation():
+    lin = torch.nn.Linear(2, 1)
+    reg = ParameterRegularizer(lin, coef=10.0, exclude=[lin.bias])
+    assert not reg.active
+    reg.consolidate({"weight": torch.tensor([[1.0, 2.0]])})
+    with torch.no_grad():
+        lin.weight.add_(torch.tensor([[0.5, -1.0]]))
+    # 10 * (1 * 0.25 + 2 * 1.0); the bias is excluded.
+    assert reg.penalty().item() == pytest.approx(22.5)
+    reg.consolidate({"weight": torch.tensor([[1.0, 1.0]])})  # Fishers add up, anchor moves
+    assert torch.equal(reg.weights["weight"], torch.tensor([[2.0, 3.0]])) and reg.penalty().item() == 0.0
+
+
+def test_task_order_and_buffer_semantics(tmp_path):
+    algo = experiment(quick_continual("finetune", stream="reach,push,window-close"), str(tmp_path / "ft"))
+    df = pd.read_csv(tmp_path / "ft" / "progress.csv")
+    assert df["continual/task index"].tolist() == [0, 0, 1, 1, 2, 2]
+    assert df["continual/steps"].tolist() == [100, 200, 300, 400, 500, 600]
+    assert set(algo.replay_buffer.task_ids[: len(algo.replay_buffer)]) == {2}  # reset at each task
+    S = pd.read_csv(tmp_path / "ft" / "success_matrix.csv")
+    assert S.shape == (3, 4) and list(S.columns[1:]) == ["00_reach-v3", "01_push-v3", "02_window-close-v3"]
+    algo = experiment(quick_continual("perfect_memory"), str(tmp_path / "pm"))
+    ids = algo.replay_buffer.task_ids[: len(algo.replay_buffer)]
+    assert len(algo.replay_buffer) == 400 and np.bincount(ids).tolist() == [200, 200]
+    # Task identity: one-hot appended to the 39-dim MetaWorld observation.
+    assert algo.replay_buffer.observations.shape[1] == 41
+    assert np.array_equal(algo.replay_buffer.observations[:400][ids == 1][:, -2:], np.tile([0.0, 1.0], ((ids == 1).sum(), 1)))
+
+
+@pytest.mark.parametrize("method", ["finetune", "perfect_memory", "reservoir", "multitask", "l2", "ewc"])
+def test_two_task_run_each_method(tmp_path, method):
+    algo = experiment(quick_continual(method, task_id="none" if method == "reservoir" else "multi_head"), str(tmp_path))
+    m = json.load(open(tmp_path / "metrics.json"))
+    assert m["method"] == method and m["num_tasks"] == 2 and len(m["success_matrix"]) == 2
+    assert 0.0 <= m["average_performance"] <= 1.0
+    assert m["forward_transfer"] is None and "unavailable" in m["forward_transfer_note"]
+    assert (m["forgetting"] is None) == (method == "multitask")
+    if method in ("l2", "ewc"):
+        assert algo.trainer.policy_regularizer.active and algo.trainer.qf_regularizer.active
+        # Task heads are not regularised.
+        assert "net.last.weight" not in algo.trainer.policy_regularizer.names
+    if method == "multitask":
+        assert set(algo.replay_buffer.task_ids[: len(algo.replay_buffer)]) == {0, 1}
+    df = pd.read_csv(tmp_path / "progress.csv")
+    assert "evaluation/01_push-v3/Success Rate" in df and "continual/average performance" in df
+
+
+def test_resume_mid_stream_restores_task_and_regulariser(tmp_path):
+    run = tmp_path / "run"
+    experiment(quick_continual("ewc"), str(run))
+    full = pd.read_csv(run / "progress.csv")
+    # Pretend the run was killed after epoch 1 (the end of task 0): drop the later snapshots.
+    for name in ("itr_2.pt", "itr_3.pt", "params.pt"):
+        os.remove(run / name)
+    snap = load_snapshot(str(run / "itr_1.pt"))
+    assert snap["continual"]["total_steps"] == 200 and snap["continual"]["policy_regularizer"]["anchors"]
+    r = run_cli("run_scripts/continual_sac.py", "--resume", str(run), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(run / "progress.csv")
+    assert df["Epoch"].tolist() == [0, 1, 2, 3] and df["continual/task index"].tolist() == [0, 0, 1, 1]
+    assert df.iloc[:2].equals(full.iloc[:2])
+    assert len(pd.read_csv(run / "success_matrix.csv")) == 2 and os.path.isfile(run / "metrics.json")
+
+
+def test_continual_cli_flags_and_errors(tmp_path):
+    r = run_cli("run_scripts/continual_sac.py", "--dry-run", "--stream", "cw20", "--num-tasks", "3",
+                "--cl-method", "ewc", "--steps-per-task", "1000", "--eval-every", "500", "--eval-episodes", "2")
+    assert r.returncode == 0, r.stderr
+    c = json.loads(r.stdout)[0]["continual"]
+    assert (c["stream"], c["num_tasks"], c["cl_method"], c["steps_per_task"], c["eval_every"], c["eval_episodes"]) == \
+        ("cw20", 3, "ewc", 1000, 500, 2)
+    for args, needle in ((["--cl-method", "sgd"], "unknown continual method 'sgd'"),
+                         (["--stream", "reach,nope"], "nope-v3"),
+                         (["--steps-per-task", "1000", "--eval-every", "300"], "must be a multiple"),
+                         (["--env", "gym/Pendulum-v1"], "--env does not apply")):
+        r = run_cli("run_scripts/continual_sac.py", "--quick", "--log-dir", str(tmp_path), *args)
+        assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
