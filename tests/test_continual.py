@@ -133,3 +133,15 @@ def test_continual_cli_flags_and_errors(tmp_path):
                          (["--env", "gym/Pendulum-v1"], "--env does not apply")):
         r = run_cli("run_scripts/continual_sac.py", "--quick", "--log-dir", str(tmp_path), *args)
         assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_plot_scripts_write_pngs(tmp_path):
+    experiment(quick_continual("finetune"), str(tmp_path / "cl"))
+    r = run_cli("scripts/plot_continual.py", str(tmp_path / "cl"), "--out", str(tmp_path / "cl.png"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "cl.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = run_cli("scripts/plot.py", str(tmp_path / "cl"), "--y", "evaluation/Average Success", "--x", "continual/steps",
+                "--out", str(tmp_path / "c.png"))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("scripts/plot_continual.py", str(tmp_path / "nope"))
+    assert r.returncode == 2 and r.stderr.startswith("error:")
