@@ -19,7 +19,7 @@ $(STAMP): setup.py
 
 # The main job: a short SAC run on metaworld/reach-v3 (a few minutes on 2 cores), writing data/.
 run: install
-	$(PY) run_scripts/sac.py --env metaworld/reach-v3 --epochs 10 --exp-name make-run
+	$(PY) run_scripts/sac.py --env metaworld/reach-v3 --epochs 8 --set algorithm_kwargs/min_num_steps_before_training=2000 --exp-name make-run
 
 # Fast suite (slow learning tests are marked `slow` and run by `make test-all` / benchmarks).
 test: install

@@ -168,3 +168,35 @@ def test_optional_loggers_and_local_par(tmp_path):
     assert r.returncode == 0, r.stderr
     runs = sorted(p.parent.name for p in (tmp_path / "par").rglob("progress.csv"))
     assert len(runs) == 2 and runs[0].endswith("_s0") and runs[1].endswith("_s1")
+
+
+def test_batch_loop_collects_then_trains(tmp_path):
+    v = tiny_variant(epochs=2, loop="batch", num_expl_steps_per_train_loop=50, num_train_loops_per_epoch=2,
+                     num_trains_per_train_loop=10)
+    algo = experiment(v, str(tmp_path))
+    df = _progress(str(tmp_path))
+    assert df["Env Steps Total"].tolist() == [200, 300]  # 100 warm-up + 2 loops x 50 per epoch
+    assert df["trainer/Num Train Steps"].tolist() == [20, 40]
+    assert algo.trainer.get_diagnostics()["Num Train Steps"] == 40
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_last_snapshot(tmp_path, monkeypatch):
+    from lifelong_rl.core.rl_algorithm import NaNLossError
+    from lifelong_rl.trainers.sac import SACTrainer
+
+    calls = {"n": 0}
+
+    def finite_until_third_epoch(self):
+        calls["n"] += 1
+        return calls["n"] < 3
+
+    monkeypatch.setattr(SACTrainer, "losses_finite", finite_until_third_epoch)
+    with pytest.raises(NaNLossError, match="non-finite loss at epoch 2"):
+        experiment(tiny_variant(epochs=5), str(tmp_path))
+    assert load_snapshot(str(tmp_path / "params.pt"))["epoch"] == 1
+    assert _progress(str(tmp_path))["Epoch"].tolist() == [0, 1]
+    # From the command line: a NaN reward scale poisons the first update -> exit 1, one line.
+    r = run_cli("run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--set", "trainer_kwargs/reward_scale=nan",
+                "--log-dir", str(tmp_path / "cli"), "--no-progress")
+    assert r.returncode == 1 and "non-finite loss at epoch 0" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
