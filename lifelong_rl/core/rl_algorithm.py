@@ -105,14 +105,14 @@ class RLAlgorithm:
             self._begin_epoch(epoch)
             self.collect_and_train()
             gt.stamp("exploration_and_training", unique=False)
-            eval_stats = self._evaluate()
-            gt.stamp("evaluation", unique=False)
-            if not self.trainer.losses_finite():
+            if not self.trainer.losses_finite():  # before a poisoned policy acts in the eval envs
                 diag = self.trainer.get_diagnostics()
                 raise NaNLossError(
                     f"non-finite loss at epoch {epoch} (QF Loss={diag.get('QF Loss')}, Policy Loss={diag.get('Policy Loss')}); "
                     f"the last snapshot before it is kept"
                 )
+            eval_stats = self._evaluate()
+            gt.stamp("evaluation", unique=False)
             self._end_epoch(epoch, eval_stats)
             row = self._log_epoch(epoch, eval_stats, time.perf_counter() - t0)
             self._save_snapshot(epoch)
