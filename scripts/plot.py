@@ -55,8 +55,11 @@ def main(argv=None) -> int:
         mean = ys.mean(0)
         line, = ax.plot(x, mean, label=f"{label} (n={len(dfs)})")
         if len(dfs) > 1:
-            ax.fill_between(x, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.12)
-            ax.fill_between(x, mean - ys.std(0), mean + ys.std(0), color=line.get_color(), alpha=0.25)
+            lo, hi = ys.min(0), ys.max(0)
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.12)
+            # +-1 std, kept inside the observed range (a success rate never leaves [0, 1]).
+            std = ys.std(0)
+            ax.fill_between(x, np.maximum(mean - std, lo), np.minimum(mean + std, hi), color=line.get_color(), alpha=0.25)
     ax.set_xlabel(args.x)
     ax.set_ylabel(args.y)
     ax.grid(alpha=0.3)
