@@ -1,7 +1,7 @@
 """Run one variant: seed, open the log dir, build envs and buffer, assemble, train."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import gymnasium as gym
 
@@ -44,6 +44,17 @@ def open_run(variant: Dict[str, Any], log_dir: str):
     logger = Logger(log_dir, variant, log["snapshot_mode"], log["snapshot_gap"], log["log_to_wandb"], log["log_to_tensorboard"],
                     echo=not log["progress_bar"])
     return device, logger
+
+
+def closer(logger: Logger, envs) -> Callable[[], None]:
+    """A function that closes a run's log files and envs (what a builder returns beside the algorithm)."""
+
+    def close() -> None:
+        logger.close()
+        for env in envs:
+            env.close()
+
+    return close
 
 
 def build_algorithm(variant: Dict[str, Any], log_dir: str):

@@ -52,7 +52,7 @@ def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[s
 
 
 def build(variant: Dict[str, Any], log_dir: str):
-    from experiment_configs.base_experiment import open_run
+    from experiment_configs.base_experiment import closer, open_run
 
     c = variant["continual"]
     device, logger = open_run(variant, log_dir)
@@ -115,9 +115,4 @@ def build(variant: Dict[str, Any], log_dir: str):
         progress_bar=log["progress_bar"],
     )
 
-    def close() -> None:
-        logger.close()
-        for e in expl_envs + eval_envs:
-            e.close()
-
-    return algorithm, close
+    return algorithm, closer(logger, expl_envs + eval_envs)

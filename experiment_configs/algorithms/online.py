@@ -24,7 +24,7 @@ def check(variant: Dict[str, Any]) -> None:
 
 
 def build(variant: Dict[str, Any], log_dir: str):
-    from experiment_configs.base_experiment import build_envs, open_run
+    from experiment_configs.base_experiment import build_envs, closer, open_run
 
     device, logger = open_run(variant, log_dir)
     expl_env, eval_env, max_path_length = build_envs(variant)
@@ -48,9 +48,4 @@ def build(variant: Dict[str, Any], log_dir: str):
         **kwargs,
     )
 
-    def close() -> None:
-        logger.close()
-        expl_env.close()
-        eval_env.close()
-
-    return algorithm, close
+    return algorithm, closer(logger, [expl_env, eval_env])
