@@ -8,7 +8,8 @@
 | l2              | reset at each task             | L2 to the last task's params |
 | ewc             | reset at each task             | Fisher-weighted L2 (EWC) |
 
-Default coefficients from Continual World (Wolczyk et al. 2021, their tuned values): L2 1e5, EWC 1e4.
+Default coefficients as Continual World ran them for its paper (Wolczyk et al. 2021; the CW20
+commands in their examples/paper_cl_experiments.sh): L2 cl_reg_coef 1e5, EWC 1e4.
 """
 from __future__ import annotations
 
