@@ -97,9 +97,11 @@ def test_two_task_run_each_method(tmp_path, method):
         assert algo.trainer.policy_regularizer.active and algo.trainer.qf_regularizer.active
         # Task heads are not regularised.
         assert "net.last.weight" not in algo.trainer.policy_regularizer.names
+    df = pd.read_csv(tmp_path / "progress.csv")
     if method == "multitask":
         assert set(algo.replay_buffer.task_ids[: len(algo.replay_buffer)]) == {0, 1}
-    df = pd.read_csv(tmp_path / "progress.csv")
+        # Exploration statistics cover the episodes of every task.
+        assert df["exploration/num episodes"].sum() == sum(c.num_paths_total for c in algo.expl_collectors) > 0
     assert "evaluation/01_push-v3/Success Rate" in df and "continual/average performance" in df
 
 

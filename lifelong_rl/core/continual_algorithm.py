@@ -75,6 +75,9 @@ class ContinualRLAlgorithm(RLAlgorithm):
         self.success_rows: List[List[float]] = []
         self.curves: List[Dict[str, List[float]]] = [{"steps": [], "success": []} for _ in task_names]
         self._warmed_up = True  # each task begins with its own random steps instead
+        if method.multitask:  # all tasks explore in turn: one set of episode statistics for them all
+            for col in exploration_collectors[1:]:
+                col.stats = exploration_collectors[0].stats
 
     def env_steps_total(self) -> int:
         return self.total_steps
