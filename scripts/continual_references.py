@@ -16,6 +16,7 @@ import pandas as pd
 from experiment_utils.launcher import launch
 from lifelong_rl.envs.streams import stream_episode_length, stream_tasks
 from lifelong_rl.registry import default_variant
+from lifelong_rl.variants import ConfigError, apply_set
 
 
 def main(argv=None) -> int:
@@ -28,10 +29,12 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mode", default="local", choices=["local", "local_par"])
     p.add_argument("--log-dir", default="data/references")
+    p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE",
+                   help="the same overrides as the continual run (e.g. policy_kwargs/hidden_sizes=[400,400])")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     tasks = list(dict.fromkeys(stream_tasks(args.stream, args.num_tasks or None)))  # each task once
-    jobs = []
+    jobs, default = [], default_variant("continual_sac")
     for t in tasks:
         v = default_variant("continual_sac")
         v.update(seed=args.seed, exp_name="references")
@@ -39,11 +42,17 @@ def main(argv=None) -> int:
                               eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                               episode_length=stream_episode_length(args.stream))
         v["logging"].update(progress_bar=False, snapshot_mode="last")
+        try:
+            for assignment in args.set:
+                apply_set(v, default, assignment)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         jobs.append((copy.deepcopy(v), os.path.join(args.log_dir, f"{t}_s{args.seed}"), None))
     rc = launch(jobs, args.mode)
     if rc:
         return rc
-    out = {"steps_per_task": args.steps_per_task, "eval_every": args.eval_every, "seed": args.seed, "tasks": {}}
+    out = {"overrides": args.set, "steps_per_task": args.steps_per_task, "eval_every": args.eval_every, "seed": args.seed, "tasks": {}}
     for t, (_, d, _) in zip(tasks, jobs):
         df = pd.read_csv(os.path.join(d, "progress.csv"))
         out["tasks"][t] = {"steps": df["continual/steps"].tolist(), "success": df[f"evaluation/00_{t}/Success Rate"].tolist()}
