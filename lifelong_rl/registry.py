@@ -146,9 +146,10 @@ def default_variant(name: str) -> Dict[str, Any]:
     return copy.deepcopy(get_spec(name).default_variant())
 
 
-def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device) -> Dict[str, Any]:
+def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device, **options: Any) -> Dict[str, Any]:
+    """Networks, policies and trainer; `options` go to the config builder (e.g. num_heads)."""
     module = importlib.import_module(get_spec(variant["algorithm"]).config_module)
-    return module.get_config(variant, obs_dim, action_dim, device)
+    return module.get_config(variant, obs_dim, action_dim, device, **options)
 
 
 def check(variant: Dict[str, Any]) -> None:

@@ -70,11 +70,8 @@ def build(variant: Dict[str, Any], log_dir: str):
     obs_dim, action_dim = expl_envs[0].observation_space.shape[0], expl_envs[0].action_space.shape[0]
     buffer_cls = ReservoirReplayBuffer if method.reservoir else ReplayBuffer
     replay_buffer = buffer_cls(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
-    spec_config = registry.get_spec(variant["algorithm"]).config_module
-    import importlib
-
-    config = importlib.import_module(spec_config).get_config(
-        variant, obs_dim, action_dim, device, num_heads=n if c["task_id"] == "multi_head" else 0)
+    config = registry.get_config(variant, obs_dim, action_dim, device,
+                                 num_heads=n if c["task_id"] == "multi_head" else 0)
     trainer = config["trainer"]
     policy_reg = qf_reg = None
     if method.regularizer:

@@ -49,11 +49,3 @@ def soft_update(target: torch.nn.Module, source: torch.nn.Module, tau: float) ->
     tgt = list(target.parameters())
     src = list(source.parameters())
     torch._foreach_lerp_(tgt, src, tau)
-
-
-def to_tensor(x: Any, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
-
-
-def to_numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().cpu().numpy()
