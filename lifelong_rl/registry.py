@@ -89,6 +89,52 @@ def _continual_sac_default_variant() -> Dict[str, Any]:
     return v
 
 
+def _legion_default_variant() -> Dict[str, Any]:
+    from lifelong_rl.envs.task_descriptions import TASK_DESCRIPTIONS
+    from lifelong_rl.models.language import DEFAULT_MODEL
+
+    v = _continual_sac_default_variant()
+    v.update(algorithm="legion", exp_name="legion")
+    # Actor and critics 3 x 400 (LEGION's / mtrl's sizes).
+    v["policy_kwargs"]["hidden_sizes"] = [400, 400, 400]
+    v["qf_kwargs"]["hidden_sizes"] = [400, 400, 400]
+    c = v["continual"]
+    for k in ("cl_method", "task_id", "reg_coef", "fisher_samples"):  # LEGION's own switches replace these
+        del c[k]
+    c.update(stream="legion10", reset_entropy=False)  # per-task entropy coefficients: nothing to reset
+    v["legion"] = dict(
+        mode_cl="continual",       # continual (buffer kept, as the original), expand (tasks 0..k), multitask
+        latent_dim=10,
+        encoder_hidden=[400, 400],
+        decoder_hidden=[400, 400],
+        vae_lr=3e-4,
+        beta_kl=1e-3,              # weight of the KL term (original: beta_kl_z 0.001)
+        state_weight=1.0,          # weight of the next-state reconstruction (mean squared error)
+        # Weight of the task-code reconstruction (mean squared error). Unit-norm 384-dim codes make
+        # its per-dim error small (~0.004 for a wrong code), so the KL wins at weight 1 and z
+        # collapses. Measured on a 3-task toy (tests/test_legion.py): weight 1 -> 1 component,
+        # purity 0.37; 10 -> 2, 0.70; 100 -> 3 components, purity 1.00.
+        task_weight=100.0,
+        prior="dpmm",              # dpmm, or gauss (the N(0, I) ablation)
+        language="on",             # on: sentence embeddings; off: one-hot task codes (the ablation)
+        language_model=DEFAULT_MODEL,
+        task_descriptions=dict(TASK_DESCRIPTIONS),
+        per_task_alpha=True,       # one entropy coefficient per task (original: disentangled alpha)
+        explore_sample_z=True,     # exploration acts on a sample of q(z|s,e), evaluation on its mean
+        eval_sample_z=False,
+        dpmm=dict(
+            fit_every=10_000,      # env steps between refits of the mixture
+            fit_start=3_000,       # first fit once the buffer holds this many samples (original: 3000)
+            fit_samples=4096,      # replay samples encoded for a fit
+            truncation=20,         # most components the mixture may use
+            concentration=5.0,     # Dirichlet-process concentration (original: gamma0 5.0)
+            active_threshold=0.02, # a component is active when its weight exceeds this
+            max_iter=200,          # variational EM iterations per fit
+        ),
+    )
+    return v
+
+
 ALGORITHMS: Dict[str, AlgorithmSpec] = {
     "sac": AlgorithmSpec(
         _sac_default_variant,
@@ -99,6 +145,11 @@ ALGORITHMS: Dict[str, AlgorithmSpec] = {
         _continual_sac_default_variant,
         "experiment_configs.configs.q_learning.sac_config",
         "experiment_configs.algorithms.continual",
+    ),
+    "legion": AlgorithmSpec(
+        _legion_default_variant,
+        "experiment_configs.configs.legion.legion_config",
+        "experiment_configs.algorithms.legion",
     ),
 }
 
@@ -122,6 +173,20 @@ QUICK: Dict[str, Dict[str, Any]] = {
         "continual/episode_length": 50,
         "continual/random_steps_per_task": 50,
         "continual/fisher_samples": 64,
+    },
+    "legion": {
+        "algorithm_kwargs/batch_size": 32,
+        "continual/num_tasks": 2,
+        "continual/steps_per_task": 200,
+        "continual/eval_every": 100,
+        "continual/eval_episodes": 1,
+        "continual/episode_length": 50,
+        "continual/random_steps_per_task": 50,
+        "legion/encoder_hidden": [32, 32],
+        "legion/decoder_hidden": [32, 32],
+        "legion/dpmm/fit_every": 100,
+        "legion/dpmm/fit_start": 50,
+        "legion/dpmm/fit_samples": 256,
     },
 }
 QUICK_COMMON = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from lifelong_rl import registry
-from lifelong_rl.continual.methods import get_cl_method
+from lifelong_rl.continual.methods import CLMethod, get_cl_method
 from lifelong_rl.continual.regularizers import ParameterRegularizer
 from lifelong_rl.core.continual_algorithm import ContinualRLAlgorithm
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer, ReservoirReplayBuffer
@@ -21,12 +21,10 @@ TASK_ID_MODES = ("none", "one_hot", "multi_head")
 RESET_BUFFER = ("auto", "reset", "keep")
 
 
-def check(variant: Dict[str, Any]) -> None:
+def check_stream(variant: Dict[str, Any]) -> None:
+    """Checks shared by every continual algorithm: stream, schedule, buffer, references."""
     c = variant["continual"]
-    get_cl_method(c["cl_method"])
     stream_tasks(c["stream"], c["num_tasks"] or None)
-    if c["task_id"] not in TASK_ID_MODES:
-        raise ConfigError(f"unknown continual/task_id '{c['task_id']}'; valid: {', '.join(TASK_ID_MODES)}")
     if c["reset_buffer"] not in RESET_BUFFER:
         raise ConfigError(f"unknown continual/reset_buffer '{c['reset_buffer']}'; valid: {', '.join(RESET_BUFFER)}")
     for k in ("steps_per_task", "eval_every", "eval_episodes"):
@@ -38,6 +36,14 @@ def check(variant: Dict[str, Any]) -> None:
         raise ConfigError(f"continual/references: file not found: {c['references']}")
     if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
         raise ConfigError("replay_buffer_size is smaller than algorithm_kwargs/batch_size")
+
+
+def check(variant: Dict[str, Any]) -> None:
+    c = variant["continual"]
+    get_cl_method(c["cl_method"])
+    if c["task_id"] not in TASK_ID_MODES:
+        raise ConfigError(f"unknown continual/task_id '{c['task_id']}'; valid: {', '.join(TASK_ID_MODES)}")
+    check_stream(variant)
 
 
 def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[str, list]]]:
@@ -52,31 +58,44 @@ def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[s
 
 
 def build(variant: Dict[str, Any], log_dir: str):
+    c = variant["continual"]
+    multi = c["task_id"] == "multi_head"
+    return build_stream(variant, log_dir, get_cl_method(c["cl_method"]), c["task_id"],
+                        lambda tasks: {"num_heads": len(tasks) if multi else 0})
+
+
+def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_id: str,
+                 config_options: Callable[[List[str]], Dict[str, Any]]):
+    """Envs, buffer, networks and the continual loop for any continual algorithm. The config
+    builder gets `config_options(tasks)`; its dict may hold `task_policies` (i -> (exploration,
+    evaluation) policy of task i) and `env_step_hook` (called with (total_steps, replay_buffer))."""
     from experiment_configs.base_experiment import closer, open_run
 
     c = variant["continual"]
     device, logger = open_run(variant, log_dir)
-    method = get_cl_method(c["cl_method"])
     tasks = stream_tasks(c["stream"], c["num_tasks"] or None)
     n = len(tasks)
     length = c["episode_length"] or stream_episode_length(c["stream"])
 
     def env_for(i: int):
         env = make_env(f"metaworld/{tasks[i]}", variant["seed"], max_path_length=length)
-        return env if c["task_id"] == "none" else TaskIdWrapper(env, i, n)
+        return env if task_id == "none" else TaskIdWrapper(env, i, n)
 
     expl_envs = [env_for(i) for i in range(n)]
     eval_envs = [env_for(i) for i in range(n)]
     obs_dim, action_dim = expl_envs[0].observation_space.shape[0], expl_envs[0].action_space.shape[0]
     buffer_cls = ReservoirReplayBuffer if method.reservoir else ReplayBuffer
     replay_buffer = buffer_cls(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
-    config = registry.get_config(variant, obs_dim, action_dim, device,
-                                 num_heads=n if c["task_id"] == "multi_head" else 0)
+    config = registry.get_config(variant, obs_dim, action_dim, device, **config_options(tasks))
     trainer = config["trainer"]
+    if "task_policies" in config:
+        policies = [config["task_policies"](i) for i in range(n)]
+    else:
+        policies = [(config["exploration_policy"], config["evaluation_policy"])] * n
     policy_reg = qf_reg = None
     if method.regularizer:
         coef = c["reg_coef"] or method.default_coef
-        multi = c["task_id"] == "multi_head"
+        multi = task_id == "multi_head"
         # Output heads are task-specific: not regularised (a new task's head starts untrained).
         policy_reg = ParameterRegularizer(trainer.policy, coef, list(trainer.policy.net.last.parameters()) if multi else None)
         qf_reg = ParameterRegularizer(trainer.qfs, coef, trainer.qfs.head_parameters() if multi else None)
@@ -87,8 +106,8 @@ def build(variant: Dict[str, Any], log_dir: str):
     algorithm = ContinualRLAlgorithm(
         trainer=trainer,
         task_names=tasks,
-        exploration_collectors=[StepCollector(e, config["exploration_policy"], length, task_id=i) for i, e in enumerate(expl_envs)],
-        evaluation_collectors=[PathCollector(e, config["evaluation_policy"], length) for e in eval_envs],
+        exploration_collectors=[StepCollector(e, policies[i][0], length, task_id=i) for i, e in enumerate(expl_envs)],
+        evaluation_collectors=[PathCollector(e, policies[i][1], length) for i, e in enumerate(eval_envs)],
         replay_buffer=replay_buffer,
         logger=logger,
         variant=variant,
@@ -106,10 +125,11 @@ def build(variant: Dict[str, Any], log_dir: str):
         reset_entropy=c["reset_entropy"],
         policy_regularizer=policy_reg,
         qf_regularizer=qf_reg,
-        fisher_samples=c["fisher_samples"],
+        fisher_samples=c["fisher_samples"] if method.regularizer == "ewc" else 0,
         references=load_references(c["references"], c["steps_per_task"]),
         save_replay_buffer=log["save_replay_buffer"],
         progress_bar=log["progress_bar"],
+        env_step_hook=config.get("env_step_hook"),
     )
 
     return algorithm, closer(logger, expl_envs + eval_envs)

@@ -5,6 +5,7 @@
 | perfect_memory  | kept, never reset (as LEGION)  | none                     |
 | reservoir       | reservoir sample of fixed size | none                     |
 | multitask       | one buffer, all tasks at once  | none (the upper reference)|
+| expand          | kept; phase k trains tasks 0..k| none                     |
 | l2              | reset at each task             | L2 to the last task's params |
 | ewc             | reset at each task             | Fisher-weighted L2 (EWC) |
 
@@ -25,6 +26,7 @@ class CLMethod:
     reset_buffer: bool
     reservoir: bool = False
     multitask: bool = False
+    expand: bool = False
     regularizer: Optional[str] = None  # "l2" or "ewc"
     default_coef: float = 0.0
 
@@ -34,6 +36,7 @@ CL_METHODS: Dict[str, CLMethod] = {
     "perfect_memory": CLMethod("perfect_memory", reset_buffer=False),
     "reservoir": CLMethod("reservoir", reset_buffer=False, reservoir=True),
     "multitask": CLMethod("multitask", reset_buffer=False, multitask=True),
+    "expand": CLMethod("expand", reset_buffer=False, expand=True),
     "l2": CLMethod("l2", reset_buffer=True, regularizer="l2", default_coef=1e5),
     "ewc": CLMethod("ewc", reset_buffer=True, regularizer="ewc", default_coef=1e4),
 }

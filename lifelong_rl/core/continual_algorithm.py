@@ -6,14 +6,15 @@ evaluation of every task of the stream, seen or not (deterministic, K episodes e
 evaluation of each task is a row of the success matrix. At a task switch the CL method decides
 what survives: the buffer (reset / kept / reservoir), regulariser anchors (L2, EWC); options reset
 the optimizers and the entropy coefficient. `multitask` trains on all tasks at once instead,
-taking env steps from the tasks in turn, for the same total number of steps.
+taking env steps from the tasks in turn, for the same total number of steps; `expand` trains on
+tasks 0..k in turn during phase k (the tasks seen so far).
 """
 from __future__ import annotations
 
 import json
 import os
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -53,6 +54,7 @@ class ContinualRLAlgorithm(RLAlgorithm):
         references: Optional[Dict[str, Dict[str, List[float]]]] = None,
         save_replay_buffer: bool = False,
         progress_bar: bool = True,
+        env_step_hook: Optional[Callable[[int, Any], None]] = None,
     ):
         num_tasks = len(task_names)
         super().__init__(
@@ -70,6 +72,7 @@ class ContinualRLAlgorithm(RLAlgorithm):
         self.trainer.policy_regularizer, self.trainer.qf_regularizer = policy_regularizer, qf_regularizer
         self.fisher_samples = fisher_samples
         self.references = references
+        self.env_step_hook = env_step_hook  # called as hook(total_steps, replay_buffer) after each env step
         self.total_steps = 0
         self.task_index = 0
         self.success_rows: List[List[float]] = []
@@ -111,8 +114,12 @@ class ContinualRLAlgorithm(RLAlgorithm):
             random_phase = step_in_task < self.random_steps_per_task
             if self.method.multitask:
                 self.expl_collector = self.expl_collectors[self.total_steps % self.num_tasks]
+            elif self.method.expand:  # phase k explores tasks 0..k in turn
+                self.expl_collector = self.expl_collectors[self.total_steps % (self.task_index + 1)]
             self.expl_collector.collect_one_step(self.replay_buffer, random_action=random_phase)
             self.total_steps += 1
+            if self.env_step_hook is not None:
+                self.env_step_hook(self.total_steps, self.replay_buffer)
             if random_phase or len(self.replay_buffer) < self.batch_size:
                 continue
             credit += self.updates_per_step

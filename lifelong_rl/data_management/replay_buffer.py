@@ -69,8 +69,9 @@ class ReplayBuffer:
         return self.rng.integers(0, self._size, size=batch_size)
 
     def random_batch(self, batch_size: int) -> Dict[str, np.ndarray]:
+        """A uniform sample: the transition fields and `task_ids` (int64, [B])."""
         idx = self.random_indices(batch_size)
-        return {k: getattr(self, k)[idx] for k in FIELDS}
+        return {**{k: getattr(self, k)[idx] for k in FIELDS}, "task_ids": self.task_ids[idx]}
 
     def task_indices(self, task_id: int) -> np.ndarray:
         return np.flatnonzero(self.task_ids[: self._size] == task_id)

@@ -9,7 +9,8 @@ with Polyak-averaged targets and automatic entropy tuning. The losses, as in the
     J_alpha  = E[-log(alpha) * (log pi(a~|s) + H_target)]
 
 `done` is true termination only: a time-limit truncation is bootstrapped through.
-Continual learning may add a parameter penalty (L2 / EWC) to J_pi and J_Q: `policy_regularizer`
+With `num_alphas` > 1 each task has its own alpha (LEGION's per-task entropy), chosen per sample
+by `batch["task_ids"]`. Continual learning may add a parameter penalty (L2 / EWC) to J_pi and J_Q: `policy_regularizer`
 and `qf_regularizer` (lifelong_rl.continual.regularizers), off by default.
 """
 from __future__ import annotations
@@ -50,6 +51,7 @@ class SACTrainer:
         use_automatic_entropy_tuning: bool = True,
         target_entropy: Optional[float] = None,
         alpha: float = 1.0,
+        num_alphas: int = 1,
     ):
         self.policy, self.qfs = policy, qfs
         self.target_qfs = copy.deepcopy(qfs).requires_grad_(False)
@@ -61,7 +63,10 @@ class SACTrainer:
         # Default target entropy -|A| (the paper's heuristic).
         self.target_entropy = float(-action_dim if target_entropy is None else target_entropy)
         device = next(policy.parameters()).device
-        self.log_alpha = nn.Parameter(torch.tensor(float(np.log(alpha)), device=device))
+        # One entropy coefficient, or one per task (`num_alphas` > 1: indexed by the batch's task_ids).
+        self.num_alphas = num_alphas
+        shape = () if num_alphas == 1 else (num_alphas,)
+        self.log_alpha = nn.Parameter(torch.full(shape, float(np.log(alpha)), device=device))
         self.policy_optimizer = make_adam(policy.parameters(), policy_lr)
         self.qf_optimizer = make_adam(qfs.parameters(), qf_lr)
         self.alpha_optimizer = make_adam([self.log_alpha], policy_lr)
@@ -77,11 +82,12 @@ class SACTrainer:
 
         # Policy and temperature.
         new_actions, log_pi = self.policy.sample(obs)
+        log_alpha = self.log_alpha if self.num_alphas == 1 else self.log_alpha[batch["task_ids"]].unsqueeze(-1)
         if self.use_automatic_entropy_tuning:
-            alpha_loss = -(self.log_alpha * (log_pi + self.target_entropy).detach()).mean()
+            alpha_loss = -(log_alpha * (log_pi + self.target_entropy).detach()).mean()
         else:
             alpha_loss = torch.zeros((), device=obs.device)
-        alpha = self.log_alpha.exp().detach()
+        alpha = log_alpha.exp().detach()
         # The critics' weights get no gradient from the actor loss.
         for p in self._qf_params:
             p.requires_grad_(False)
@@ -153,7 +159,7 @@ class SACTrainer:
             "QF Loss": float(s["qf_loss"]),
             "Policy Loss": float(s["policy_loss"]),
             "Alpha Loss": float(s["alpha_loss"]),
-            "Alpha": float(s["alpha"]),
+            "Alpha": float(s["alpha"].mean()),
             "Log Pis Mean": float(s["log_pi"].mean()),
             "Q1 Predictions Mean": float(q[0].mean()),
             "Q2 Predictions Mean": float(q[1].mean()),
