@@ -27,6 +27,7 @@ setup(
     version="0.1.0",
     description="Lifelong (continual) reinforcement learning on robot manipulation, in PyTorch.",
     packages=find_packages(include=["lifelong_rl*", "experiment_configs*", "experiment_utils*"]),
+    package_data={"lifelong_rl": ["envs/task_embeddings.json"]},
     python_requires=">=3.10",
     install_requires=CORE,
     extras_require=EXTRAS,
