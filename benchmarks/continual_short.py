@@ -1,12 +1,17 @@
 """Continual benchmark (issue 4): a 3-task stream of tasks SAC learns alone in under 100k steps,
-100k steps per task, 3 seeds, for finetune, perfect_memory and ewc. First the single-task reference
-runs (which also justify the choice of tasks: their final success is printed), then the continual
-runs; prints average performance, forgetting and forward transfer, mean +- std over seeds.
+100k steps per task, 3 seeds, for finetune, perfect_memory and ewc (and `legion`, issue 5).
+
+All runs go to one process pool: the single-task reference runs (which also justify the choice of
+tasks: their final success is printed) and the continual runs. Forward transfer is computed
+afterwards from the references and each run's per-task success curve (progress.csv). Prints
+average performance, forgetting and forward transfer, mean +- std over seeds.
 
     python benchmarks/continual_short.py                                  # full size: many CPU hours
     python benchmarks/continual_short.py --steps-per-task 2000 --eval-every 1000 --seeds 1   # smoke
+    python benchmarks/continual_short.py --methods finetune,perfect_memory,ewc,legion --hidden 128,128 --batch-size 128
 
-Tasks: reach, window-close, drawer-close (override with --stream).
+Tasks: reach, window-close, drawer-close (override with --stream). --hidden and --batch-size apply
+to every run (references, baselines, and LEGION's actor, critics, encoder and decoders).
 """
 from __future__ import annotations
 
@@ -18,67 +23,121 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
 from experiment_utils.launcher import launch  # noqa: E402
+from lifelong_rl.continual.metrics import continual_metrics  # noqa: E402
+from lifelong_rl.core.logger import load_snapshot  # noqa: E402
+from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
+from lifelong_rl.models.dpmm import component_purity  # noqa: E402
 from lifelong_rl.registry import default_variant  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import continual_references  # noqa: E402
 
 
-def main() -> int:
+def parser(methods: str, references: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stream", default="reach,window-close,drawer-close")
-    p.add_argument("--methods", default="finetune,perfect_memory,ewc")
+    p.add_argument("--methods", default=methods, help="continual_sac methods, and/or legion")
     p.add_argument("--steps-per-task", type=int, default=100_000)
     p.add_argument("--eval-every", type=int, default=10_000)
     p.add_argument("--eval-episodes", type=int, default=3)
     p.add_argument("--random-steps", type=int, default=5000)
+    p.add_argument("--hidden", default="256,256")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--legion-fit-every", type=int, default=10_000, help="LEGION's legion/dpmm/fit_every")
+    p.add_argument("--references", action=argparse.BooleanOptionalAction, default=references,
+                   help="single-task reference runs for forward transfer")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
     p.add_argument("--out", default="data/benchmarks/continual_short")
-    args = p.parse_args()
-    stamp = time.strftime("%Y_%m_%d_%H_%M_%S")
-    root = os.path.join(args.out, stamp)
+    return p
 
-    refs = []
-    for seed in range(args.seeds):
-        path = os.path.join(root, f"references_s{seed}.json")
-        rc = continual_references.main(["--stream", args.stream, "--steps-per-task", str(args.steps_per_task),
-                                        "--eval-every", str(args.eval_every), "--eval-episodes", str(args.eval_episodes),
-                                        "--seed", str(seed), "--mode", args.mode, "--log-dir", os.path.join(root, "references"),
-                                        "--out", path])
-        if rc:
-            return rc
-        refs.append(path)
-    for seed, path in enumerate(refs):
-        tasks = json.load(open(path))["tasks"]
-        print(f"single-task reference, seed {seed}: final success "
-              + ", ".join(f"{t} {c['success'][-1]:.2f}" for t, c in tasks.items()))
 
-    jobs = []
-    for method in args.methods.split(","):
-        for seed in range(args.seeds):
-            v = default_variant("continual_sac")
-            v.update(seed=seed, exp_name="continual_short")
-            v["continual"].update(stream=args.stream, cl_method=method, steps_per_task=args.steps_per_task,
-                                  eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                                  random_steps_per_task=args.random_steps, references=refs[seed])
-            v["logging"].update(progress_bar=False, snapshot_mode="last")
-            jobs.append((copy.deepcopy(v), os.path.join(root, f"{method}_s{seed}"), None))
-    rc = launch(jobs, args.mode)
+def overrides(args) -> list:
+    """The settings every run shares, as --set assignments (so references match the continual runs)."""
+    return [f"policy_kwargs/hidden_sizes=[{args.hidden}]", f"qf_kwargs/hidden_sizes=[{args.hidden}]",
+            f"algorithm_kwargs/batch_size={args.batch_size}", f"continual/random_steps_per_task={args.random_steps}"]
+
+
+def continual_variant(method: str, seed: int, args) -> dict:
+    hidden = [int(h) for h in args.hidden.split(",")]
+    v = default_variant("legion" if method == "legion" else "continual_sac")
+    v.update(seed=seed, exp_name="continual_short")
+    v["policy_kwargs"]["hidden_sizes"] = v["qf_kwargs"]["hidden_sizes"] = hidden
+    v["algorithm_kwargs"]["batch_size"] = args.batch_size
+    v["continual"].update(stream=args.stream, steps_per_task=args.steps_per_task, eval_every=args.eval_every,
+                          eval_episodes=args.eval_episodes, random_steps_per_task=args.random_steps)
+    if method == "legion":
+        v["legion"].update(encoder_hidden=hidden, decoder_hidden=hidden)
+        v["legion"]["dpmm"]["fit_every"] = args.legion_fit_every
+    else:
+        v["continual"]["cl_method"] = method
+    v["logging"].update(progress_bar=False, snapshot_mode="last")
+    return copy.deepcopy(v)
+
+
+def run_curves(run_dir: str, tasks: list) -> list:
+    df = pd.read_csv(os.path.join(run_dir, "progress.csv"))
+    return [{"steps": df["continual/steps"].tolist(), "success": df[f"evaluation/{i:02d}_{t}/Success Rate"].tolist()}
+            for i, t in enumerate(tasks)]
+
+
+def legion_report(run_dirs: list) -> None:
+    """Active DPMM components after each task and the component-task purity of the last fit."""
+    purities = []
+    for s, d in enumerate(run_dirs):
+        df = pd.read_csv(os.path.join(d, "progress.csv"))
+        ends = df[df["continual/average performance"].notna()]
+        sample = load_snapshot(os.path.join(d, "params.pt"))["trainer"]["fit_sample"]
+        purity = component_purity(sample["components"], sample["task_ids"]) if sample is not None else float("nan")
+        purities.append(purity)
+        print(f"legion seed {s}: active components after tasks 1..{len(ends)}: "
+              f"{ends['trainer/LEGION Active Components'].astype(int).tolist()}, purity {purity:.3f}")
+    print(f"{'legion':15s} {'purity':20s} {mean_spread(purities)}")
+
+
+def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bool = True) -> int:
+    args = parser(methods, references).parse_args(argv)
+    root = os.path.join(args.out, time.strftime("%Y_%m_%d_%H_%M_%S"))
+    methods = args.methods.split(",")
+    tasks = stream_tasks(args.stream)
+    runs = {(m, s): os.path.join(root, f"{m}_s{s}") for m in methods for s in range(args.seeds)}
+    jobs = [(continual_variant(m, s, args), d, None) for (m, s), d in runs.items()]
+    ref_jobs = {}
+    if args.references:
+        for s in range(args.seeds):
+            ref_jobs[s] = continual_references.reference_jobs(args.stream, args.steps_per_task, args.eval_every,
+                                                              args.eval_episodes, s, overrides(args),
+                                                              os.path.join(root, "references"))
+    t0 = time.time()
+    rc = launch(jobs + [j for js in ref_jobs.values() for j in js], args.mode)  # longest (continual) first
     if rc:
         return rc
-    print(f"stream {args.stream}, {args.steps_per_task} steps/task, {args.seeds} seeds")
-    for method in args.methods.split(","):
-        ms = [json.load(open(os.path.join(root, f"{method}_s{s}", "metrics.json"))) for s in range(args.seeds)]
+    refs = {}
+    for s, js in ref_jobs.items():
+        refs[s] = continual_references.write_references(js, overrides(args), args.steps_per_task, args.eval_every, s,
+                                                        os.path.join(root, f"references_s{s}.json"))["tasks"]
+        print(f"single-task reference, seed {s}: final success "
+              + ", ".join(f"{t} {c['success'][-1]:.2f}" for t, c in refs[s].items()))
+    print(f"stream {args.stream}, {args.steps_per_task} steps/task, {args.seeds} seeds, hidden {args.hidden}, "
+          f"batch {args.batch_size}, wall {(time.time() - t0) / 60:.1f} min")
+    for m in methods:
+        ms, matrices = [], []
+        for s in range(args.seeds):
+            matrices.append(json.load(open(os.path.join(runs[m, s], "metrics.json")))["success_matrix"])
+            ref = [refs[s].get(t) for t in tasks] if s in refs else None
+            ms.append(continual_metrics(np.array(matrices[-1]), run_curves(runs[m, s], tasks), args.steps_per_task, ref))
         for key in ("average_performance", "forgetting", "forward_transfer"):
-            vals = [m[key] for m in ms if m[key] is not None]
-            print(f"{method:15s} {key:20s} " + (mean_spread(vals) if vals else "unavailable"))
-        print(f"{method:15s} final success matrix (mean): {np.round(np.mean([m['success_matrix'] for m in ms], 0), 2).tolist()}")
+            vals = [x[key] for x in ms if x[key] is not None]
+            print(f"{m:15s} {key:20s} " + (mean_spread(vals) if vals else "unavailable"))
+        print(f"{m:15s} success matrix (mean): {np.round(np.mean(matrices, 0), 2).tolist()}")
+        if m == "legion":
+            legion_report([runs[m, s] for s in range(args.seeds)])
     return 0
 
 

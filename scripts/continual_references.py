@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import sys
+from typing import Any, Dict, List, Tuple
 
 import pandas as pd
 
@@ -17,6 +18,37 @@ from experiment_utils.launcher import launch
 from lifelong_rl.envs.streams import stream_episode_length, stream_tasks
 from lifelong_rl.registry import default_variant
 from lifelong_rl.variants import ConfigError, apply_set
+
+
+def reference_jobs(stream: str, steps_per_task: int, eval_every: int, eval_episodes: int, seed: int,
+                   overrides: List[str], log_dir: str, num_tasks: int = 0) -> List[Tuple[Dict[str, Any], str, None]]:
+    """One single-task SAC job per distinct task of the stream (raises ConfigError on a bad override)."""
+    tasks = list(dict.fromkeys(stream_tasks(stream, num_tasks or None)))  # each task once
+    jobs, default = [], default_variant("continual_sac")
+    for t in tasks:
+        v = default_variant("continual_sac")
+        v.update(seed=seed, exp_name="references")
+        v["continual"].update(stream=t, cl_method="finetune", task_id="none", steps_per_task=steps_per_task,
+                              eval_every=eval_every, eval_episodes=eval_episodes,
+                              episode_length=stream_episode_length(stream))
+        v["logging"].update(progress_bar=False, snapshot_mode="last")
+        for assignment in overrides:
+            apply_set(v, default, assignment)
+        jobs.append((copy.deepcopy(v), os.path.join(log_dir, f"{t}_s{seed}"), None))
+    return jobs
+
+
+def write_references(jobs, overrides: List[str], steps_per_task: int, eval_every: int, seed: int, out_path: str) -> Dict[str, Any]:
+    """Each finished reference run's success curve, as the JSON `continual/references` reads."""
+    out = {"overrides": overrides, "steps_per_task": steps_per_task, "eval_every": eval_every, "seed": seed, "tasks": {}}
+    for v, d, _ in jobs:
+        t = v["continual"]["stream"]
+        df = pd.read_csv(os.path.join(d, "progress.csv"))
+        out["tasks"][t] = {"steps": df["continual/steps"].tolist(), "success": df[f"evaluation/00_{t}/Success Rate"].tolist()}
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    with open(out_path, "w") as f:
+        json.dump(out, f, indent=1)
+    return out
 
 
 def main(argv=None) -> int:
@@ -33,33 +65,17 @@ def main(argv=None) -> int:
                    help="the same overrides as the continual run (e.g. policy_kwargs/hidden_sizes=[400,400])")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
-    tasks = list(dict.fromkeys(stream_tasks(args.stream, args.num_tasks or None)))  # each task once
-    jobs, default = [], default_variant("continual_sac")
-    for t in tasks:
-        v = default_variant("continual_sac")
-        v.update(seed=args.seed, exp_name="references")
-        v["continual"].update(stream=t, cl_method="finetune", task_id="none", steps_per_task=args.steps_per_task,
-                              eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                              episode_length=stream_episode_length(args.stream))
-        v["logging"].update(progress_bar=False, snapshot_mode="last")
-        try:
-            for assignment in args.set:
-                apply_set(v, default, assignment)
-        except ConfigError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        jobs.append((copy.deepcopy(v), os.path.join(args.log_dir, f"{t}_s{args.seed}"), None))
+    try:
+        jobs = reference_jobs(args.stream, args.steps_per_task, args.eval_every, args.eval_episodes, args.seed,
+                              args.set, args.log_dir, args.num_tasks)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     rc = launch(jobs, args.mode)
     if rc:
         return rc
-    out = {"overrides": args.set, "steps_per_task": args.steps_per_task, "eval_every": args.eval_every, "seed": args.seed, "tasks": {}}
-    for t, (_, d, _) in zip(tasks, jobs):
-        df = pd.read_csv(os.path.join(d, "progress.csv"))
-        out["tasks"][t] = {"steps": df["continual/steps"].tolist(), "success": df[f"evaluation/00_{t}/Success Rate"].tolist()}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=1)
-    print(f"wrote {args.out} ({len(tasks)} tasks)")
+    write_references(jobs, args.set, args.steps_per_task, args.eval_every, args.seed, args.out)
+    print(f"wrote {args.out} ({len(jobs)} tasks)")
     return 0
 
 
