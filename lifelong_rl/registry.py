@@ -223,6 +223,13 @@ def check(variant: Dict[str, Any]) -> None:
     module.check(variant)
 
 
+def evaluation_setup(variant: Dict[str, Any], device, seed: int) -> Any:
+    """(trainer, [(name, env, deterministic policy)]) to evaluate a snapshot offline: one entry, or
+    one per task of a continual stream."""
+    module = importlib.import_module(get_spec(variant["algorithm"]).algorithm_module)
+    return module.evaluation_setup(variant, device, seed)
+
+
 def build(variant: Dict[str, Any], log_dir: str) -> Any:
     """Assemble envs, buffer, networks, trainer, logger and the algorithm: (algorithm, close)."""
     module = importlib.import_module(get_spec(variant["algorithm"]).algorithm_module)

@@ -1,6 +1,7 @@
 """Evaluate a snapshot offline: K deterministic episodes, mean return and success rate.
 
     python scripts/eval_snapshot.py data/sac/<run>/params.pt --episodes 10 [--seed S] [--json]
+    python scripts/eval_snapshot.py data/legion/<run>/params.pt --episodes 3     # every task of the stream
 
 Exit code 2 with a one-line error for a missing or corrupt snapshot.
 """
@@ -8,7 +9,7 @@ import argparse
 import json
 import sys
 
-from lifelong_rl.core.evaluation import evaluate, load_policy
+from lifelong_rl.core.evaluation import evaluate, load_policies
 from lifelong_rl.core.logger import SnapshotError
 from lifelong_rl.envs.make_env import UnknownEnvError
 from lifelong_rl.variants import ConfigError
@@ -26,18 +27,25 @@ def main(argv=None) -> int:
         print("error: --episodes must be >= 1", file=sys.stderr)
         return 2
     try:
-        variant, policy, env = load_policy(args.snapshot, args.device, args.seed)
+        variant, entries = load_policies(args.snapshot, args.device, args.seed)
     except (SnapshotError, ConfigError, UnknownEnvError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    res = evaluate(env, policy, args.episodes)
-    res.update(snapshot=args.snapshot, env=variant["env"], algorithm=variant["algorithm"])
+    results = []
+    for name, env, policy in entries:
+        res = evaluate(env, policy, args.episodes)
+        res.update(snapshot=args.snapshot, env=name, algorithm=variant["algorithm"])
+        results.append(res)
+        if not args.json:
+            succ = "n/a" if res["success_rate"] is None else f"{res['success_rate']:.3f}"
+            print(f"{variant['algorithm']} on {name}: mean return {res['mean_return']:.2f} "
+                  f"+- {res['std_return']:.2f}, success rate {succ} over {args.episodes} episodes")
+    rates = [r["success_rate"] for r in results if r["success_rate"] is not None]
     if args.json:
-        print(json.dumps(res))
-    else:
-        succ = "n/a" if res["success_rate"] is None else f"{res['success_rate']:.3f}"
-        print(f"{variant['algorithm']} on {variant['env']}: mean return {res['mean_return']:.2f} "
-              f"+- {res['std_return']:.2f}, success rate {succ} over {args.episodes} episodes")
+        print(json.dumps(results[0] if len(results) == 1 else
+                         {"tasks": results, "average_success": float(sum(rates) / len(rates)) if rates else None}))
+    elif len(results) > 1 and rates:
+        print(f"average success over {len(results)} tasks: {sum(rates) / len(rates):.3f}")
     return 0
 
 

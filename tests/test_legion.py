@@ -282,6 +282,12 @@ def test_two_task_legion_run_end_to_end_and_latent_plot(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "component-task purity" in r.stdout
     assert (tmp_path / "z.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Offline evaluation of the snapshot covers every task of the stream.
+    r = run_cli("scripts/eval_snapshot.py", str(tmp_path / "params.pt"), "--episodes", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [t["env"] for t in res["tasks"]] == ["reach-v3", "window-close-v3"] and 0.0 <= res["average_success"] <= 1.0
+    assert all(t["mean_length"] == 50 for t in res["tasks"])  # the run's episode length
 
 
 def test_legion_resume_restores_the_mixture(tmp_path):

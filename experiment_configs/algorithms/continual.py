@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lifelong_rl import registry
 from lifelong_rl.continual.methods import CLMethod, get_cl_method
@@ -57,11 +57,44 @@ def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[s
     return data["tasks"]
 
 
+def config_options(variant: Dict[str, Any], tasks: List[str]) -> Dict[str, Any]:
+    return {"num_heads": len(tasks) if variant["continual"]["task_id"] == "multi_head" else 0}
+
+
 def build(variant: Dict[str, Any], log_dir: str):
     c = variant["continual"]
-    multi = c["task_id"] == "multi_head"
     return build_stream(variant, log_dir, get_cl_method(c["cl_method"]), c["task_id"],
-                        lambda tasks: {"num_heads": len(tasks) if multi else 0})
+                        lambda tasks: config_options(variant, tasks))
+
+
+def stream_envs(variant: Dict[str, Any], task_id: str, seed: int):
+    """The stream's task names, one env per task (with the task-identity wrapper unless task_id
+    is 'none'), and the episode length."""
+    c = variant["continual"]
+    tasks = stream_tasks(c["stream"], c["num_tasks"] or None)
+    length = c["episode_length"] or stream_episode_length(c["stream"])
+
+    def env_for(i: int):
+        env = make_env(f"metaworld/{tasks[i]}", seed, max_path_length=length)
+        return env if task_id == "none" else TaskIdWrapper(env, i, len(tasks))
+
+    return tasks, [env_for(i) for i in range(len(tasks))], length
+
+
+def task_policies(config: Dict[str, Any], n: int) -> List[Tuple[Any, Any]]:
+    """(exploration, evaluation) policy of each task: the config's per-task ones, or one shared pair."""
+    if "task_policies" in config:
+        return [config["task_policies"](i) for i in range(n)]
+    return [(config["exploration_policy"], config["evaluation_policy"])] * n
+
+
+def evaluation_setup(variant: Dict[str, Any], device, seed: int, task_id: Optional[str] = None,
+                     options: Optional[Callable[[Dict[str, Any], List[str]], Dict[str, Any]]] = None):
+    """(trainer, [(task, env, deterministic policy)]) for offline evaluation of every task of the stream."""
+    tasks, envs, _ = stream_envs(variant, variant["continual"]["task_id"] if task_id is None else task_id, seed)
+    config = registry.get_config(variant, envs[0].observation_space.shape[0], envs[0].action_space.shape[0], device,
+                                 **(options or config_options)(variant, tasks))
+    return config["trainer"], [(t, e, p[1]) for t, e, p in zip(tasks, envs, task_policies(config, len(tasks)))]
 
 
 def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_id: str,
@@ -73,25 +106,15 @@ def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_i
 
     c = variant["continual"]
     device, logger = open_run(variant, log_dir)
-    tasks = stream_tasks(c["stream"], c["num_tasks"] or None)
+    tasks, expl_envs, length = stream_envs(variant, task_id, variant["seed"])
+    _, eval_envs, _ = stream_envs(variant, task_id, variant["seed"])
     n = len(tasks)
-    length = c["episode_length"] or stream_episode_length(c["stream"])
-
-    def env_for(i: int):
-        env = make_env(f"metaworld/{tasks[i]}", variant["seed"], max_path_length=length)
-        return env if task_id == "none" else TaskIdWrapper(env, i, n)
-
-    expl_envs = [env_for(i) for i in range(n)]
-    eval_envs = [env_for(i) for i in range(n)]
     obs_dim, action_dim = expl_envs[0].observation_space.shape[0], expl_envs[0].action_space.shape[0]
     buffer_cls = ReservoirReplayBuffer if method.reservoir else ReplayBuffer
     replay_buffer = buffer_cls(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
     config = registry.get_config(variant, obs_dim, action_dim, device, **config_options(tasks))
     trainer = config["trainer"]
-    if "task_policies" in config:
-        policies = [config["task_policies"](i) for i in range(n)]
-    else:
-        policies = [(config["exploration_policy"], config["evaluation_policy"])] * n
+    policies = task_policies(config, n)
     policy_reg = qf_reg = None
     if method.regularizer:
         coef = c["reg_coef"] or method.default_coef

@@ -6,7 +6,7 @@ from typing import Any, Dict
 from lifelong_rl import registry
 from lifelong_rl.core.rl_algorithm import LOOPS, RLAlgorithm
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
-from lifelong_rl.envs.make_env import validate_env_name
+from lifelong_rl.envs.make_env import make_env, validate_env_name
 from lifelong_rl.samplers.collectors import PathCollector, StepCollector
 from lifelong_rl.variants import ConfigError
 
@@ -49,3 +49,10 @@ def build(variant: Dict[str, Any], log_dir: str):
     )
 
     return algorithm, closer(logger, [expl_env, eval_env])
+
+
+def evaluation_setup(variant: Dict[str, Any], device, seed: int):
+    """(trainer, [(name, env, deterministic policy)]) for offline evaluation of a snapshot."""
+    env = make_env(variant["env"], seed, max_path_length=variant["algorithm_kwargs"]["max_path_length"], **variant["env_kwargs"])
+    config = registry.get_config(variant, env.observation_space.shape[0], env.action_space.shape[0], device)
+    return config["trainer"], [(variant["env"], env, config["evaluation_policy"])]
