@@ -290,6 +290,13 @@ def test_two_task_legion_run_end_to_end_and_latent_plot(tmp_path):
     assert all(t["mean_length"] == 50 for t in res["tasks"])  # the run's episode length
 
 
+def test_legion_same_seed_same_progress(tmp_path):
+    for name in ("a", "b"):
+        experiment(quick_legion(), str(tmp_path / name))
+    a, b = (open(tmp_path / n / "progress.csv").read() for n in ("a", "b"))
+    assert a == b and "LEGION Active Components" in a
+
+
 def test_legion_resume_restores_the_mixture(tmp_path):
     run = tmp_path / "run"
     experiment(quick_legion(), str(run))

@@ -120,11 +120,11 @@ class LegionTrainer:
         obs, actions, next_obs = batch["observations"], batch["actions"], batch["next_observations"]
         codes = self.task_codes[batch["task_ids"]]
         vae = self.vae_losses(obs, actions, next_obs, codes)
+        with torch.no_grad():  # z' from the same encoder as z, before the VAE step changes it
+            z_next = LatentEncoder.sample(*self.encoder(next_obs, codes))
         self.vae_optimizer.zero_grad(set_to_none=True)
         vae["vae_loss"].backward()
         self.vae_optimizer.step()
-        with torch.no_grad():
-            z_next = LatentEncoder.sample(*self.encoder(next_obs, codes))
         self.sac.train_from_torch({
             **batch,
             "observations": torch.cat([obs, vae["z"].detach()], -1),
