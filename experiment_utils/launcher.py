@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+import traceback
 from typing import Any, Dict, List, Optional, Tuple
 
 from lifelong_rl import registry
@@ -127,6 +128,12 @@ def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, 
         return log_dir, None
     except (ConfigError, UnknownEnvError, SnapshotError, NaNLossError) as e:
         return log_dir, f"{type(e).__name__}: {e}"
+    except Exception as e:  # a bug: the other runs of a parallel sweep go on, the traceback is kept
+        if threads == 0:  # one process (local): raise with its traceback
+            raise
+        with open(os.path.join(log_dir, "error.txt"), "w") as f:
+            f.write(traceback.format_exc())
+        return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)"
 
 
 def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str, procs: int = 0) -> int:

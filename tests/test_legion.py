@@ -47,6 +47,16 @@ def test_dpmm_grows_by_one_on_warm_start_and_keeps_count_without_new_data():
     assert prior.num_fits == 5 and prior.births == 3
 
 
+def test_dpmm_birth_with_fewer_unexplained_latents_than_free_components():
+    """A new task's first few latents (fewer than the free slots) must not break the refit; they
+    become an active component once they weigh more than the threshold."""
+    prior = DPMMPrior(D, truncation=20, seed=0)
+    old = clusters(CENTERS, [0], n=2000)
+    assert prior.fit(old) == 1
+    assert prior.fit(np.concatenate([old, clusters(CENTERS, [1], n=14, seed=1)])) == 1  # 0.7% < threshold
+    assert prior.fit(np.concatenate([old, clusters(CENTERS, [1], n=600, seed=2)])) == 2
+
+
 def test_plain_warm_start_would_not_grow():
     """Why the birth move exists: scikit-learn's warm start alone keeps one component."""
     prior = DPMMPrior(D, truncation=15, seed=0)

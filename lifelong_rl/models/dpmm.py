@@ -116,7 +116,8 @@ class DPMMPrior:
         unexplained = np.flatnonzero((maha > chi2.ppf(0.999, z.shape[1])).all(axis=1))
         if len(unexplained) < self.min_birth_points or len(free) == 0:
             return
-        fresh = self._new_mixture(len(free), self.seed + 1000 + self.num_fits)
+        # At most as many candidate components as free slots, and as unexplained latents.
+        fresh = self._new_mixture(min(len(free), len(unexplained)), self.seed + 1000 + self.num_fits)
         fresh.fit(z[unexplained])
         born = np.flatnonzero(fresh.weights_ > self.active_threshold)
         if len(born) == 0:
