@@ -9,6 +9,7 @@ average performance, forgetting and forward transfer, mean +- std over seeds.
     python benchmarks/continual_short.py                                  # full size: many CPU hours
     python benchmarks/continual_short.py --steps-per-task 2000 --eval-every 1000 --seeds 1   # smoke
     python benchmarks/continual_short.py --methods finetune,perfect_memory,ewc,legion --hidden 128,128 --batch-size 128
+    python benchmarks/continual_short.py --report data/benchmarks/continual_short/<stamp> [same options]   # summarise again
 
 Tasks: reach, window-close, drawer-close (override with --stream). --hidden and --batch-size apply
 to every run (references, baselines, and LEGION's actor, critics, encoder and decoders).
@@ -55,6 +56,8 @@ def parser(methods: str, references: bool) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
     p.add_argument("--out", default="data/benchmarks/continual_short")
+    p.add_argument("--report", default="", metavar="ROOT",
+                   help="run nothing: summarise the finished runs under ROOT (a previous invocation's dir, same options)")
     return p
 
 
@@ -115,9 +118,20 @@ def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bo
                                                               args.eval_episodes, s, overrides(args),
                                                               os.path.join(root, "references"))
     t0 = time.time()
-    rc = launch(jobs + [j for js in ref_jobs.values() for j in js], args.mode)  # longest (continual) first
-    if rc:
-        return rc
+    if args.report:
+        root = args.report
+        runs = {k: os.path.join(root, os.path.basename(d)) for k, d in runs.items()}
+        ref_jobs = {s: [(v, os.path.join(root, "references", os.path.basename(d)), r) for v, d, r in js]
+                    for s, js in ref_jobs.items()}
+    else:
+        rc = launch(jobs + [j for js in ref_jobs.values() for j in js], args.mode)  # longest (continual) first
+        if rc:
+            print("some runs failed (see above); the finished ones are summarised below", file=sys.stderr)
+    missing = [d for d in [*runs.values(), *(d for js in ref_jobs.values() for _, d, _ in js)]
+               if not os.path.isfile(os.path.join(d, "metrics.json"))]
+    if missing:
+        print(f"unfinished runs, left out: {', '.join(missing)}", file=sys.stderr)
+    ref_jobs = {s: js for s, js in ref_jobs.items() if not any(d in missing for _, d, _ in js)}
     refs = {}
     for s, js in ref_jobs.items():
         refs[s] = continual_references.write_references(js, overrides(args), args.steps_per_task, args.eval_every, s,
@@ -125,20 +139,24 @@ def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bo
         print(f"single-task reference, seed {s}: final success "
               + ", ".join(f"{t} {c['success'][-1]:.2f}" for t, c in refs[s].items()))
     print(f"stream {args.stream}, {args.steps_per_task} steps/task, {args.seeds} seeds, hidden {args.hidden}, "
-          f"batch {args.batch_size}, wall {(time.time() - t0) / 60:.1f} min")
+          f"batch {args.batch_size}" + ("" if args.report else f", wall {(time.time() - t0) / 60:.1f} min"))
     for m in methods:
         ms, matrices = [], []
         for s in range(args.seeds):
+            if runs[m, s] in missing:
+                continue
             matrices.append(json.load(open(os.path.join(runs[m, s], "metrics.json")))["success_matrix"])
             ref = [refs[s].get(t) for t in tasks] if s in refs else None
             ms.append(continual_metrics(np.array(matrices[-1]), run_curves(runs[m, s], tasks), args.steps_per_task, ref))
+        if not ms:
+            continue
         for key in ("average_performance", "forgetting", "forward_transfer"):
             vals = [x[key] for x in ms if x[key] is not None]
             print(f"{m:15s} {key:20s} " + (mean_spread(vals) if vals else "unavailable"))
         print(f"{m:15s} success matrix (mean): {np.round(np.mean(matrices, 0), 2).tolist()}")
         if m == "legion":
-            legion_report([runs[m, s] for s in range(args.seeds)])
-    return 0
+            legion_report([runs[m, s] for s in range(args.seeds) if runs[m, s] not in missing])
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
