@@ -23,6 +23,15 @@ from lifelong_rl.variants import ConfigError, apply_set, expand_sweep, merge_var
 
 MODES = ("local", "local_par")
 
+# Command-line flags of every continual run script -> variant keys.
+CONTINUAL_FLAGS = {
+    "--stream": "continual/stream",
+    "--num-tasks": "continual/num_tasks",
+    "--steps-per-task": "continual/steps_per_task",
+    "--eval-every": "continual/eval_every",
+    "--eval-episodes": "continual/eval_episodes",
+}
+
 def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[str, Any]]] = None) -> argparse.ArgumentParser:
     """Common flags of every run script, plus `extra_flags` {flag: (variant key, default)} of one script."""
     p = argparse.ArgumentParser(description=description, allow_abbrev=False)

@@ -154,6 +154,15 @@ ALGORITHMS: Dict[str, AlgorithmSpec] = {
 }
 
 # Tiny sizes for smoke runs (--quick), per algorithm.
+QUICK_STREAM = {  # every continual algorithm: 2 short tasks
+    "algorithm_kwargs/batch_size": 32,
+    "continual/num_tasks": 2,
+    "continual/steps_per_task": 200,
+    "continual/eval_every": 100,
+    "continual/eval_episodes": 1,
+    "continual/episode_length": 50,
+    "continual/random_steps_per_task": 50,
+}
 QUICK: Dict[str, Dict[str, Any]] = {
     "sac": {
         "algorithm_kwargs/num_epochs": 2,
@@ -165,23 +174,11 @@ QUICK: Dict[str, Dict[str, Any]] = {
         "algorithm_kwargs/min_num_steps_before_training": 100,
     },
     "continual_sac": {
-        "algorithm_kwargs/batch_size": 32,
-        "continual/num_tasks": 2,
-        "continual/steps_per_task": 200,
-        "continual/eval_every": 100,
-        "continual/eval_episodes": 1,
-        "continual/episode_length": 50,
-        "continual/random_steps_per_task": 50,
+        **QUICK_STREAM,
         "continual/fisher_samples": 64,
     },
     "legion": {
-        "algorithm_kwargs/batch_size": 32,
-        "continual/num_tasks": 2,
-        "continual/steps_per_task": 200,
-        "continual/eval_every": 100,
-        "continual/eval_episodes": 1,
-        "continual/episode_length": 50,
-        "continual/random_steps_per_task": 50,
+        **QUICK_STREAM,
         "legion/encoder_hidden": [32, 32],
         "legion/decoder_hidden": [32, 32],
         "legion/dpmm/fit_every": 100,

@@ -5,7 +5,7 @@
 """
 import sys
 
-from experiment_utils.launcher import run_experiment
+from experiment_utils.launcher import CONTINUAL_FLAGS, run_experiment
 from lifelong_rl.registry import default_variant
 
 # The full default variant lives in lifelong_rl/registry.py; edit the copy here or use --set.
@@ -14,14 +14,7 @@ variant = default_variant("continual_sac")
 # Values to sweep over (Cartesian product), e.g. {"continual/cl_method": ["finetune", "ewc"]}.
 sweep_values = {}
 
-FLAGS = {
-    "--stream": "continual/stream",
-    "--num-tasks": "continual/num_tasks",
-    "--cl-method": "continual/cl_method",
-    "--steps-per-task": "continual/steps_per_task",
-    "--eval-every": "continual/eval_every",
-    "--eval-episodes": "continual/eval_episodes",
-}
+FLAGS = {**CONTINUAL_FLAGS, "--cl-method": "continual/cl_method"}
 
 if __name__ == "__main__":
     sys.exit(run_experiment(variant, sweep_values, description=__doc__, extra_flags=FLAGS))

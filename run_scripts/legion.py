@@ -8,7 +8,7 @@ task descriptions.
 """
 import sys
 
-from experiment_utils.launcher import run_experiment
+from experiment_utils.launcher import CONTINUAL_FLAGS, run_experiment
 from lifelong_rl.registry import default_variant
 
 # The full default variant lives in lifelong_rl/registry.py; edit the copy here or use --set.
@@ -17,14 +17,7 @@ variant = default_variant("legion")
 # Values to sweep over (Cartesian product), e.g. {"legion/prior": ["dpmm", "gauss"], "legion/language": ["on", "off"]}.
 sweep_values = {}
 
-FLAGS = {
-    "--stream": "continual/stream",
-    "--num-tasks": "continual/num_tasks",
-    "--steps-per-task": "continual/steps_per_task",
-    "--eval-every": "continual/eval_every",
-    "--eval-episodes": "continual/eval_episodes",
-    "--mode-cl": "legion/mode_cl",
-}
+FLAGS = {**CONTINUAL_FLAGS, "--mode-cl": "legion/mode_cl"}
 
 if __name__ == "__main__":
     sys.exit(run_experiment(variant, sweep_values, description=__doc__, extra_flags=FLAGS))

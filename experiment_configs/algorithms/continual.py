@@ -63,8 +63,7 @@ def config_options(variant: Dict[str, Any], tasks: List[str]) -> Dict[str, Any]:
 
 def build(variant: Dict[str, Any], log_dir: str):
     c = variant["continual"]
-    return build_stream(variant, log_dir, get_cl_method(c["cl_method"]), c["task_id"],
-                        lambda tasks: config_options(variant, tasks))
+    return build_stream(variant, log_dir, get_cl_method(c["cl_method"]), c["task_id"], config_options)
 
 
 def stream_envs(variant: Dict[str, Any], task_id: str, seed: int):
@@ -88,19 +87,24 @@ def task_policies(config: Dict[str, Any], n: int) -> List[Tuple[Any, Any]]:
     return [(config["exploration_policy"], config["evaluation_policy"])] * n
 
 
-def evaluation_setup(variant: Dict[str, Any], device, seed: int, task_id: Optional[str] = None,
-                     options: Optional[Callable[[Dict[str, Any], List[str]], Dict[str, Any]]] = None):
+def evaluation_setup(variant: Dict[str, Any], device, seed: int):
+    return stream_evaluation_setup(variant, device, seed, variant["continual"]["task_id"], config_options)
+
+
+def stream_evaluation_setup(variant: Dict[str, Any], device, seed: int, task_id: str, options: ConfigOptions):
     """(trainer, [(task, env, deterministic policy)]) for offline evaluation of every task of the stream."""
-    tasks, envs, _ = stream_envs(variant, variant["continual"]["task_id"] if task_id is None else task_id, seed)
+    tasks, envs, _ = stream_envs(variant, task_id, seed)
     config = registry.get_config(variant, envs[0].observation_space.shape[0], envs[0].action_space.shape[0], device,
-                                 **(options or config_options)(variant, tasks))
+                                 **options(variant, tasks))
     return config["trainer"], [(t, e, p[1]) for t, e, p in zip(tasks, envs, task_policies(config, len(tasks)))]
 
 
-def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_id: str,
-                 config_options: Callable[[List[str]], Dict[str, Any]]):
+ConfigOptions = Callable[[Dict[str, Any], List[str]], Dict[str, Any]]
+
+
+def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_id: str, options: ConfigOptions):
     """Envs, buffer, networks and the continual loop for any continual algorithm. The config
-    builder gets `config_options(tasks)`; its dict may hold `task_policies` (i -> (exploration,
+    builder gets `options(variant, tasks)`; its dict may hold `task_policies` (i -> (exploration,
     evaluation) policy of task i) and `env_step_hook` (called with (total_steps, replay_buffer))."""
     from experiment_configs.base_experiment import closer, open_run
 
@@ -112,7 +116,7 @@ def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_i
     obs_dim, action_dim = expl_envs[0].observation_space.shape[0], expl_envs[0].action_space.shape[0]
     buffer_cls = ReservoirReplayBuffer if method.reservoir else ReplayBuffer
     replay_buffer = buffer_cls(variant["replay_buffer_size"], obs_dim, action_dim, seed=variant["seed"])
-    config = registry.get_config(variant, obs_dim, action_dim, device, **config_options(tasks))
+    config = registry.get_config(variant, obs_dim, action_dim, device, **options(variant, tasks))
     trainer = config["trainer"]
     policies = task_policies(config, n)
     policy_reg = qf_reg = None

@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict
 
-from experiment_configs.algorithms import continual
-from experiment_configs.algorithms.continual import build_stream, check_stream
+from experiment_configs.algorithms.continual import build_stream, check_stream, stream_evaluation_setup
 from lifelong_rl.continual.methods import get_cl_method
 from lifelong_rl.variants import ConfigError
 
@@ -33,7 +32,7 @@ def check(variant: Dict[str, Any]) -> None:
 def build(variant: Dict[str, Any], log_dir: str):
     mode = variant["legion"]["mode_cl"]
     method = dataclasses.replace(get_cl_method(MODES[mode]), name=f"legion_{mode}")
-    return build_stream(variant, log_dir, method, "none", lambda tasks: config_options(variant, tasks))
+    return build_stream(variant, log_dir, method, "none", config_options)
 
 
 def config_options(variant: Dict[str, Any], tasks) -> Dict[str, Any]:
@@ -42,4 +41,4 @@ def config_options(variant: Dict[str, Any], tasks) -> Dict[str, Any]:
 
 def evaluation_setup(variant: Dict[str, Any], device, seed: int):
     """(trainer, [(task, env, deterministic policy)]): each task's policy acts on the posterior mean of z."""
-    return continual.evaluation_setup(variant, device, seed, task_id="none", options=config_options)
+    return stream_evaluation_setup(variant, device, seed, "none", config_options)

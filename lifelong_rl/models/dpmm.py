@@ -21,7 +21,7 @@ Before the first fit the prior is N(0, I).
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -75,6 +75,7 @@ class DPMMPrior:
         self.num_fits = 0
         self.births = 0
         self.mixture = self._new_mixture(truncation, seed)
+        self._torch_params: Dict[Any, Tuple[torch.Tensor, ...]] = {}  # per (dtype, device), until the next fit
 
     def _new_mixture(self, k: int, seed: int) -> BayesianGaussianMixture:
         return BayesianGaussianMixture(
@@ -106,6 +107,7 @@ class DPMMPrior:
             if self.fitted:
                 self._birth(z)
             self.mixture.fit(z)
+        self._torch_params = {}
         self.num_fits += 1
         return self.num_active
 
@@ -129,6 +131,16 @@ class DPMMPrior:
         g._m_step(z, np.log(np.clip(resp, 1e-12, None)))  # parameters consistent with the births
         self.births += len(born)
 
+    def _component_tensors(self, dtype: torch.dtype, device: torch.device) -> Tuple[torch.Tensor, ...]:
+        """log weights, means and variances of the components as tensors (made once per fit)."""
+        key = (dtype, device)
+        if key not in self._torch_params:
+            g = self.mixture
+            self._torch_params[key] = tuple(
+                torch.as_tensor(a, dtype=dtype, device=device)
+                for a in (np.log(np.clip(g.weights_, 1e-300, None)), g.means_, g.covariances_))
+        return self._torch_params[key]
+
     def assign(self, z: np.ndarray) -> np.ndarray:
         """Most responsible component of each latent."""
         return self.mixture.predict(np.asarray(z, dtype=np.float64))
@@ -138,10 +150,7 @@ class DPMMPrior:
         """Per-sample KL(q(z|x) || prior), [B]. N(0, I) before the first fit."""
         if not self.fitted:
             return standard_normal_kl(mu, logvar)
-        g = self.mixture
-        m = torch.as_tensor(g.means_, dtype=mu.dtype, device=mu.device)
-        var = torch.as_tensor(g.covariances_, dtype=mu.dtype, device=mu.device)
-        log_w = torch.as_tensor(np.log(np.clip(g.weights_, 1e-300, None)), dtype=mu.dtype, device=mu.device)
+        log_w, m, var = self._component_tensors(mu.dtype, mu.device)
         with torch.no_grad():
             md = mu.detach()
             log_lik = -0.5 * (((md.unsqueeze(1) - m) ** 2) / var + var.log() + np.log(2 * np.pi)).sum(-1)
@@ -160,6 +169,7 @@ class DPMMPrior:
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.num_fits, self.births = int(state["num_fits"]), int(state["births"])
         self.mixture = self._new_mixture(self.truncation, self.seed)
+        self._torch_params = {}
         if state["fitted"] is not None:
             for k, v in state["fitted"].items():
                 setattr(self.mixture, k, v)

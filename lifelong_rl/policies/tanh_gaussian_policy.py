@@ -1,7 +1,7 @@
 """Tanh-Gaussian policy (SAC's actor) and a deterministic wrapper for evaluation."""
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -38,7 +38,8 @@ class TanhGaussianPolicy(nn.Module):
         return self(obs).rsample_and_log_prob()
 
     @torch.no_grad()
-    def get_action(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    def get_action(self, obs: Union[np.ndarray, torch.Tensor], deterministic: bool = False) -> np.ndarray:
+        """One action for one observation (an array, or a tensor already on the policy's device)."""
         p = next(self.parameters())
         o = torch.as_tensor(obs, dtype=p.dtype, device=p.device).unsqueeze(0)
         dist = self(o)

@@ -63,7 +63,7 @@ class TaskLatentPolicy:
         o = torch.as_tensor(obs, dtype=self.code.dtype, device=self.code.device).unsqueeze(0)
         mu, logvar = self.encoder(o, self.code)
         z = LatentEncoder.sample(mu, logvar) if self.sample_z else mu
-        return self.policy.get_action(torch.cat([o, z], -1)[0].cpu().numpy(), deterministic=self.deterministic)
+        return self.policy.get_action(torch.cat([o, z], -1)[0], deterministic=self.deterministic)
 
     def reset(self) -> None:
         pass
