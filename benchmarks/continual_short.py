@@ -10,6 +10,11 @@ average performance, forgetting and forward transfer, mean +- std over seeds.
     python benchmarks/continual_short.py --steps-per-task 2000 --eval-every 1000 --seeds 1   # smoke
     python benchmarks/continual_short.py --methods finetune,perfect_memory,ewc,legion --hidden 128,128 --batch-size 128
     python benchmarks/continual_short.py --report data/benchmarks/continual_short/<stamp> [same options]   # summarise again
+    python benchmarks/continual_short.py --root DIR [options]   # resumable: run again to go on where it stopped
+
+With --root, runs go to DIR (no timestamp) and keep their replay buffer in each snapshot; a second
+invocation with the same options skips the finished runs (metrics.json) and resumes the others from
+their last snapshot, so a benchmark longer than one sitting can be run in parts.
 
 Tasks: reach, window-close, drawer-close (override with --stream). --hidden and --batch-size apply
 to every run (references, baselines, and LEGION's actor, critics, encoder and decoders).
@@ -31,7 +36,7 @@ from common import mean_spread  # noqa: E402
 
 from experiment_utils.launcher import launch  # noqa: E402
 from lifelong_rl.continual.metrics import continual_metrics  # noqa: E402
-from lifelong_rl.core.logger import load_snapshot  # noqa: E402
+from lifelong_rl.core.logger import latest_snapshot, load_snapshot  # noqa: E402
 from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
 from lifelong_rl.models.dpmm import component_purity  # noqa: E402
 from lifelong_rl.registry import default_variant  # noqa: E402
@@ -56,6 +61,8 @@ def parser(methods: str, references: bool) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
     p.add_argument("--out", default="data/benchmarks/continual_short")
+    p.add_argument("--root", default="", metavar="DIR",
+                   help="resumable: runs go to DIR; finished runs are skipped, unfinished ones resume")
     p.add_argument("--report", default="", metavar="ROOT",
                    help="run nothing: summarise the finished runs under ROOT (a previous invocation's dir, same options)")
     return p
@@ -80,8 +87,24 @@ def continual_variant(method: str, seed: int, args) -> dict:
         v["legion"]["dpmm"]["fit_every"] = args.legion_fit_every
     else:
         v["continual"]["cl_method"] = method
-    v["logging"].update(progress_bar=False, snapshot_mode="last")
+    v["logging"].update(progress_bar=False, snapshot_mode="last", save_replay_buffer=bool(args.root))
     return copy.deepcopy(v)
+
+
+def resumable(jobs: list) -> list:
+    """The jobs still to run, each resuming from its run dir's latest snapshot where there is one
+    (with the snapshot's own variant); finished runs (metrics.json written) are left out."""
+    todo = []
+    for variant, d, _ in jobs:
+        if os.path.isfile(os.path.join(d, "metrics.json")):
+            continue
+        snap = latest_snapshot(d) if os.path.isdir(d) else None
+        if snap is not None:
+            state = load_snapshot(snap)
+            variant = state["variant"]
+            print(f"resuming {d} after epoch {state['epoch']}")
+        todo.append((variant, d, snap))
+    return todo
 
 
 def run_curves(run_dir: str, tasks: list) -> list:
@@ -106,7 +129,7 @@ def legion_report(run_dirs: list) -> None:
 
 def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bool = True) -> int:
     args = parser(methods, references).parse_args(argv)
-    root = os.path.join(args.out, time.strftime("%Y_%m_%d_%H_%M_%S"))
+    root = args.root or os.path.join(args.out, time.strftime("%Y_%m_%d_%H_%M_%S"))
     methods = args.methods.split(",")
     tasks = stream_tasks(args.stream)
     runs = {(m, s): os.path.join(root, f"{m}_s{s}") for m in methods for s in range(args.seeds)}
@@ -117,6 +140,8 @@ def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bo
             ref_jobs[s] = continual_references.reference_jobs(args.stream, args.steps_per_task, args.eval_every,
                                                               args.eval_episodes, s, overrides(args),
                                                               os.path.join(root, "references"))
+            for v, _, _ in ref_jobs[s]:
+                v["logging"]["save_replay_buffer"] = bool(args.root)
     t0 = time.time()
     if args.report:
         root = args.report
@@ -124,7 +149,9 @@ def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bo
         ref_jobs = {s: [(v, os.path.join(root, "references", os.path.basename(d)), r) for v, d, r in js]
                     for s, js in ref_jobs.items()}
     else:
-        rc = launch(jobs + [j for js in ref_jobs.values() for j in js], args.mode)  # longest (continual) first
+        all_jobs = jobs + [j for js in ref_jobs.values() for j in js]  # longest (continual) first
+        todo = resumable(all_jobs) if args.root else all_jobs
+        rc = launch(todo, args.mode) if todo else 0
         if rc:
             print("some runs failed (see above); the finished ones are summarised below", file=sys.stderr)
     missing = [d for d in [*runs.values(), *(d for js in ref_jobs.values() for _, d, _ in js)]
