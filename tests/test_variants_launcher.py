@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from experiment_configs.base_experiment import validate
 from experiment_utils.launcher import build_parser, variants_from_args
@@ -84,3 +85,25 @@ def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
     err = r.stderr.strip()
     assert needle in err and len(err.splitlines()) == 1, err
     assert not list(tmp_path.rglob("progress.csv"))
+
+
+def test_a_bug_in_one_parallel_run_is_recorded_in_its_error_txt(tmp_path, monkeypatch):
+    """In a parallel sweep an unexpected exception becomes that run's error.txt (traceback kept) and an
+    error result, so the other runs go on; a single local run raises it as it is."""
+    import experiment_configs.base_experiment as base
+    from experiment_utils.launcher import _run_one
+
+    def broken(variant, log_dir, resume_from=None):
+        raise RuntimeError("boom in the trainer")
+
+    monkeypatch.setattr(base, "experiment", broken)
+    log_dir, threads = str(tmp_path), torch.get_num_threads()
+    try:
+        d, err = _run_one(({"seed": 0}, log_dir, None, 1))  # sets this process's threads to 1
+    finally:
+        torch.set_num_threads(threads)
+    assert d == log_dir and err == "RuntimeError: boom in the trainer (traceback in error.txt)"
+    text = (tmp_path / "error.txt").read_text()
+    assert "Traceback" in text and "boom in the trainer" in text
+    with pytest.raises(RuntimeError, match="boom"):
+        _run_one(({"seed": 0}, log_dir, None, 0))
