@@ -67,6 +67,28 @@ def test_missing_and_corrupt_snapshots(tmp_path):
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error:")
 
 
+class _RunsCodeWhenUnpickled:
+    def __reduce__(self):
+        return (os.makedirs, (self.marker,))
+
+
+def test_a_snapshot_that_would_run_code_is_refused_unexecuted(tmp_path):
+    evil = _RunsCodeWhenUnpickled()
+    evil.marker = str(tmp_path / "code_ran")
+    torch.save({"variant": {}, "epoch": 0, "trainer": {}, "payload": evil}, tmp_path / "evil.pt")
+    with pytest.raises(SnapshotError, match="corrupt or unreadable"):
+        load_snapshot(str(tmp_path / "evil.pt"))
+    assert not os.path.exists(evil.marker)
+    # Numpy arrays, scalars and RNG states (what real snapshots hold) still load.
+    state = {"variant": {}, "epoch": 3, "trainer": {"a": np.arange(4.0), "s": np.float64(2.5), "i": np.int64(7)},
+             "rng": np.random.RandomState(0).get_state(), "gen": np.random.default_rng(0).bit_generator.state}
+    torch.save(state, tmp_path / "ok.pt")
+    back = load_snapshot(str(tmp_path / "ok.pt"))
+    assert back["epoch"] == 3 and back["trainer"]["s"] == 2.5 and back["trainer"]["i"] == 7
+    np.testing.assert_array_equal(back["trainer"]["a"], np.arange(4.0))
+    np.testing.assert_array_equal(back["rng"][1], state["rng"][1])
+
+
 def test_snapshot_round_trip_same_actions_in_fresh_process(tmp_path):
     algo = experiment(tiny_variant(epochs=2), str(tmp_path / "run"))
     obs = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)

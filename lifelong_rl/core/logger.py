@@ -13,6 +13,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional
 
+import numpy as np
 import torch
 
 SNAPSHOT_MODES = ("all", "last", "gap", "gap_and_last", "none")
@@ -20,6 +21,16 @@ SNAPSHOT_MODES = ("all", "last", "gap", "gap_and_last", "none")
 
 class SnapshotError(RuntimeError):
     """A snapshot is missing, unreadable or not a lifelong_rl snapshot."""
+
+
+def _numpy_globals() -> List[Any]:
+    """The numpy names a snapshot may hold besides tensors (arrays, scalars and dtypes in RNG
+    states, buffers and the fitted mixture); nothing else is unpickled."""
+    try:
+        from numpy._core import multiarray  # numpy >= 2
+    except ImportError:  # numpy 1.x
+        from numpy.core import multiarray
+    return [np.dtype, np.ndarray, multiarray._reconstruct, multiarray.scalar, *{type(np.dtype(c)) for c in "?bhilqBHILQefdgFDG"}]
 
 
 def _atomic_torch_save(obj: Any, path: str) -> None:
@@ -33,8 +44,10 @@ def load_snapshot(path: str, map_location: str | torch.device = "cpu") -> Dict[s
     if not os.path.isfile(path):
         raise SnapshotError(f"snapshot not found: {path}")
     try:
-        # Our own files: they hold numpy RNG states, so the full unpickler is needed.
-        snap = torch.load(path, map_location=map_location, weights_only=False)
+        # The restricted unpickler: tensors, plain containers and numpy arrays only, so a snapshot
+        # from elsewhere cannot run code when it is loaded.
+        with torch.serialization.safe_globals(_numpy_globals()):
+            snap = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to read means a corrupt file
         raise SnapshotError(f"snapshot {path} is corrupt or unreadable ({type(e).__name__})") from None
     if not isinstance(snap, dict) or "variant" not in snap or "epoch" not in snap or "trainer" not in snap:
