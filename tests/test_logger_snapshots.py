@@ -87,6 +87,15 @@ def test_a_snapshot_that_would_run_code_is_refused_unexecuted(tmp_path):
     assert back["epoch"] == 3 and back["trainer"]["s"] == 2.5 and back["trainer"]["i"] == 7
     np.testing.assert_array_equal(back["trainer"]["a"], np.arange(4.0))
     np.testing.assert_array_equal(back["rng"][1], state["rng"][1])
+    # Every scalar and array dtype a buffer or metric may carry (each needs its dtype class allowed).
+    codes = "?bhilqBHILQefdgFDG"
+    typed = {"variant": {}, "epoch": 0, "trainer": {c: np.dtype(c).type(1) for c in codes},
+             "arrays": {c: np.ones(2, dtype=c) for c in codes}}
+    torch.save(typed, tmp_path / "typed.pt")
+    back = load_snapshot(str(tmp_path / "typed.pt"))
+    for c in codes:
+        assert back["trainer"][c].dtype == np.dtype(c) and back["trainer"][c] == 1
+        assert back["arrays"][c].dtype == np.dtype(c)
 
 
 def test_snapshot_round_trip_same_actions_in_fresh_process(tmp_path):
