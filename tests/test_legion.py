@@ -85,6 +85,8 @@ def test_kl_against_closed_form_with_fitted_mixture():
     prior = DPMMPrior(D, truncation=10, seed=0)
     prior.fit(clusters(CENTERS, range(3)))
     g = prior.mixture
+    live = prior.active()
+    weights, means, covs = g.weights_[live] / g.weights_[live].sum(), g.means_[live], g.covariances_[live]
     rng = np.random.default_rng(3)
     mu = CENTERS[[0, 1, 2, 0]] + rng.normal(0, 0.5, size=(4, D))
     mu[3] = (CENTERS[0] + CENTERS[1]) / 2  # between two components: both responsibilities matter
@@ -93,11 +95,11 @@ def test_kl_against_closed_form_with_fitted_mixture():
     for m_q, lv in zip(mu, logvar):
         S_q = np.diag(np.exp(lv))
         logp = np.array([np.log(w) + multivariate_normal(m, np.diag(c)).logpdf(m_q)
-                         for w, m, c in zip(g.weights_, g.means_, g.covariances_)])
+                         for w, m, c in zip(weights, means, covs)])
         r = np.exp(logp - logp.max())
         r /= r.sum()
         kls = []
-        for m, c in zip(g.means_, g.covariances_):
+        for m, c in zip(means, covs):
             P = np.diag(1 / c)
             diff = m - m_q
             kls.append(0.5 * (np.trace(P @ S_q) + diff @ P @ diff - D + np.log(np.prod(c) / np.prod(np.exp(lv)))))
@@ -113,15 +115,30 @@ def test_kl_gradient_does_not_flow_through_responsibilities():
     logvar = torch.full((1, D), -1.0, dtype=torch.float64)
     prior.kl(mu, logvar).sum().backward()
     # d/dmu sum_k r_k KL_k with r fixed = sum_k r_k (mu - m_k) / c_k
-    g = prior.mixture
+    g, live = prior.mixture, prior.active()
+    means, covs = g.means_[live], g.covariances_[live]
     with torch.no_grad():
         x = mu.numpy()[0]
-        logp = np.log(g.weights_) + np.array([multivariate_normal(m, np.diag(c)).logpdf(x)
-                                              for m, c in zip(g.means_, g.covariances_)])
+        logp = np.log(g.weights_[live]) + np.array([multivariate_normal(m, np.diag(c)).logpdf(x)
+                                                    for m, c in zip(means, covs)])
         r = np.exp(logp - logp.max())
         r /= r.sum()
-        expected = (r[:, None] * (x - g.means_) / g.covariances_).sum(0)
+        expected = (r[:, None] * (x - means) / covs).sum(0)
     assert np.allclose(mu.grad.numpy()[0], expected, rtol=1e-6)
+
+
+def test_unused_truncation_slots_take_no_part_in_the_kl():
+    """An unused slot sits at the data mean with about 1/d of the data's variance. Were it part of
+    the prior, it would win the responsibilities at the centre (0.5 d ln d nats of density against
+    its small weight; d = 10, LEGION's latent size) and its KL would squeeze every latent onto one
+    point. A posterior equal to the one fitted component must have KL 0 to the prior."""
+    d = 10
+    prior = DPMMPrior(d, truncation=20, seed=0)
+    assert prior.fit(np.random.default_rng(0).normal(0.3, 0.05, size=(4000, d))) == 1
+    g, live = prior.mixture, prior.active()
+    assert g.covariances_[~live].mean() < 0.2 * g.covariances_[live].mean()  # the narrow slots exist
+    mu, logvar = torch.tensor(g.means_[live]), torch.tensor(np.log(g.covariances_[live]))
+    assert abs(float(prior.kl(mu, logvar)[0])) < 1e-9
 
 
 def test_dpmm_state_dict_round_trip_is_exact(tmp_path):

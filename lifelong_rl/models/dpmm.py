@@ -15,7 +15,8 @@ refit is a plain warm start.
 
 The KL term of the VAE, for q(z|x) = N(mu, diag sigma^2):
     KL = sum_k r_k KL(q || N(m_k, diag c_k)),   r_k proportional to w_k N(mu; m_k, diag c_k)
-with responsibilities r held fixed (no gradient) and a closed-form Gaussian KL per component.
+over the active components k (weights renormalised), with responsibilities r held fixed (no
+gradient) and a closed-form Gaussian KL per component.
 Before the first fit the prior is N(0, I).
 """
 from __future__ import annotations
@@ -132,13 +133,19 @@ class DPMMPrior:
         self.births += len(born)
 
     def _component_tensors(self, dtype: torch.dtype, device: torch.device) -> Tuple[torch.Tensor, ...]:
-        """log weights, means and variances of the components as tensors (made once per fit)."""
+        """log weights (renormalised), means and variances of the active components as tensors
+        (made once per fit). The prior is the mixture of the active components only: an unused
+        truncation slot sits near the data mean with a variance of about the data's divided by the
+        prior's degrees of freedom, so, narrower than the live components, it would win the
+        responsibilities and its KL would squeeze every latent onto one point."""
         key = (dtype, device)
         if key not in self._torch_params:
-            g = self.mixture
+            g, live = self.mixture, self.active()
+            if not live.any():
+                live = g.weights_ == g.weights_.max()
+            w = g.weights_[live] / g.weights_[live].sum()
             self._torch_params[key] = tuple(
-                torch.as_tensor(a, dtype=dtype, device=device)
-                for a in (np.log(np.clip(g.weights_, 1e-300, None)), g.means_, g.covariances_))
+                torch.as_tensor(a, dtype=dtype, device=device) for a in (np.log(w), g.means_[live], g.covariances_[live]))
         return self._torch_params[key]
 
     def assign(self, z: np.ndarray) -> np.ndarray:
