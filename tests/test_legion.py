@@ -57,6 +57,21 @@ def test_dpmm_birth_with_fewer_unexplained_latents_than_free_components():
     assert prior.fit(np.concatenate([old, clusters(CENTERS, [1], n=600, seed=2)])) == 2
 
 
+def test_tasks_that_drift_apart_slowly_get_their_own_components():
+    """Two tasks whose latents separate a little at each refit (along one narrow dimension) never
+    produce an outlier, so no birth fires and a warm fit stretches one component over both; the
+    fresh fit that competes at every refit splits them once they are apart."""
+    d = 10
+    prior = DPMMPrior(d, truncation=20, seed=0)
+    tasks = np.r_[np.zeros(2000, int), np.ones(1000, int)]
+    for k, sep in enumerate([0.0, 0.3, 0.6, 0.9, 1.2, 1.5, 2.0]):
+        z = np.random.default_rng(k).normal(0, 1, size=(3000, d))
+        z[:, 0] = 0.2 * z[:, 0] + sep * tasks
+        active = prior.fit(z)
+    assert active == 2 and prior.fresh_wins >= 1
+    assert component_purity(prior.assign(z), tasks) > 0.99
+
+
 def test_plain_warm_start_would_not_grow():
     """Why the birth move exists: scikit-learn's warm start alone keeps one component."""
     prior = DPMMPrior(D, truncation=15, seed=0)
@@ -152,7 +167,8 @@ def test_dpmm_state_dict_round_trip_is_exact(tmp_path):
     assert np.array_equal(back.mixture.predict_proba(x), prior.mixture.predict_proba(x))
     mu, lv = torch.randn(5, D, dtype=torch.float64), torch.zeros(5, D, dtype=torch.float64)
     assert torch.equal(back.kl(mu, lv), prior.kl(mu, lv))
-    assert (back.num_active, back.num_fits, back.births) == (prior.num_active, prior.num_fits, prior.births)
+    assert (back.num_active, back.num_fits, back.births, back.fresh_wins) == \
+        (prior.num_active, prior.num_fits, prior.births, prior.fresh_wins)
     # The next (warm-started, birth-moving) fit continues identically.
     assert back.fit(x) == prior.fit(x) == 4
     assert np.array_equal(back.mixture.means_, prior.mixture.means_)
