@@ -169,7 +169,9 @@ def test_resume_after_sigkill_has_contiguous_epochs(tmp_path, save_buffer):
         # Without a saved buffer, resume refills it with the 100 warm-up steps (real env steps, counted).
         assert (steps[steps != 100] == 200).all() and (steps == 200).sum() == 1
         assert steps.tolist().index(200) == snap_epoch
-    assert "resumed after epoch" in open(os.path.join(run_dir, "debug.log")).read()
+    log = open(os.path.join(run_dir, "debug.log")).read()
+    assert "resumed after epoch" in log
+    assert ("holds no replay buffer" in log) == (not save_buffer)
     # A finished run resumes to nothing.
     r = run_cli("run_scripts/sac.py", "--resume", run_dir)
     assert r.returncode == 0 and "already finished" in r.stdout

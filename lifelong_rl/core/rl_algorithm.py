@@ -191,6 +191,8 @@ class RLAlgorithm:
             self._warmed_up = True
         else:
             self.replay_buffer.rng.bit_generator.state = snap["replay_buffer_rng"]["rng"]
+            self.logger.log("warning: the snapshot holds no replay buffer, so training goes on from an empty one "
+                            "(earlier data is lost; --save-replay-buffer makes snapshots that resume exactly)")
         set_rng_state(snap["rng"])
         self.start_epoch = int(snap["epoch"]) + 1
         dropped = self.logger.truncate_after(int(snap["epoch"]))
