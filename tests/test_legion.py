@@ -154,6 +154,7 @@ def test_unused_truncation_slots_take_no_part_in_the_kl():
     assert g.covariances_[~live].mean() < 0.2 * g.covariances_[live].mean()  # the narrow slots exist
     mu, logvar = torch.tensor(g.means_[live]), torch.tensor(np.log(g.covariances_[live]))
     assert abs(float(prior.kl(mu, logvar)[0])) < 1e-9
+    assert (prior.assign(np.repeat(g.means_[live], 5, axis=0)) == np.flatnonzero(live)[0]).all()
 
 
 def test_dpmm_state_dict_round_trip_is_exact(tmp_path):

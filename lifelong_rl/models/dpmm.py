@@ -163,8 +163,15 @@ class DPMMPrior:
         return self._torch_params[key]
 
     def assign(self, z: np.ndarray) -> np.ndarray:
-        """Most responsible component of each latent."""
-        return self.mixture.predict(np.asarray(z, dtype=np.float64))
+        """Most responsible active component of each latent (its slot index), by the same
+        responsibilities as the KL term."""
+        g, live = self.mixture, self.active()
+        if not live.any():
+            live = g.weights_ == g.weights_.max()
+        z = np.asarray(z, dtype=np.float64)
+        m, c = g.means_[live], g.covariances_[live]
+        log_r = np.log(g.weights_[live]) - 0.5 * (((z[:, None, :] - m) ** 2) / c + np.log(c)).sum(-1)
+        return np.flatnonzero(live)[log_r.argmax(1)]
 
     # -- the KL term -------------------------------------------------------------------------------
     def kl(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
