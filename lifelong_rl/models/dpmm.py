@@ -108,23 +108,26 @@ class DPMMPrior:
         z = np.asarray(z, dtype=np.float64)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            if self.fitted:
+            refit = self.fitted
+            if refit:
                 self._birth(z)
-                self.mixture.fit(z)
-                # Tasks whose latents drift apart slowly stay inside one stretched component: no
-                # latent is ever an outlier, so no birth fires, and the warm fit keeps that local
-                # optimum. A fresh fit on the same latents competes; the higher evidence lower
-                # bound (same model and data, so comparable) is kept.
-                fresh = self._new_mixture(self.truncation, self.seed + 2000 + self.num_fits)
-                fresh.fit(z)
-                if fresh.lower_bound_ > self.mixture.lower_bound_:
-                    self.mixture = fresh
-                    self.fresh_wins += 1
-            else:
-                self.mixture.fit(z)
+            self.mixture.fit(z)
+            if refit:
+                self._keep_fresh_fit_if_better(z)
         self._torch_params = {}
         self.num_fits += 1
         return self.num_active
+
+    def _keep_fresh_fit_if_better(self, z: np.ndarray) -> None:
+        """Tasks whose latents drift apart slowly stay inside one stretched component: no latent
+        is ever an outlier, so no birth fires, and the warm fit keeps that local optimum. A fresh
+        fit on the same latents competes; the higher evidence lower bound (same model and data,
+        so comparable) is kept."""
+        fresh = self._new_mixture(self.truncation, self.seed + 2000 + self.num_fits)
+        fresh.fit(z)
+        if fresh.lower_bound_ > self.mixture.lower_bound_:
+            self.mixture = fresh
+            self.fresh_wins += 1
 
     def _birth(self, z: np.ndarray) -> None:
         g, live = self.mixture, self.active()
@@ -146,32 +149,39 @@ class DPMMPrior:
         g._m_step(z, np.log(np.clip(resp, 1e-12, None)))  # parameters consistent with the births
         self.births += len(born)
 
+    def _prior_components(self) -> Tuple[np.ndarray, ...]:
+        """Slot indices, log weights (renormalised), means and variances of the active components:
+        the prior is their mixture only. An unused truncation slot sits near the data mean with a
+        variance of about the data's divided by the prior's degrees of freedom, so, narrower than
+        the live components, it would win the responsibilities and its KL would squeeze every
+        latent onto one point."""
+        g, live = self.mixture, self.active()
+        if not live.any():
+            live = g.weights_ == g.weights_.max()
+        w = g.weights_[live]
+        return np.flatnonzero(live), np.log(w / w.sum()), g.means_[live], g.covariances_[live]
+
     def _component_tensors(self, dtype: torch.dtype, device: torch.device) -> Tuple[torch.Tensor, ...]:
-        """log weights (renormalised), means and variances of the active components as tensors
-        (made once per fit). The prior is the mixture of the active components only: an unused
-        truncation slot sits near the data mean with a variance of about the data's divided by the
-        prior's degrees of freedom, so, narrower than the live components, it would win the
-        responsibilities and its KL would squeeze every latent onto one point."""
+        """`_prior_components` (without the slot indices) as tensors, made once per fit."""
         key = (dtype, device)
         if key not in self._torch_params:
-            g, live = self.mixture, self.active()
-            if not live.any():
-                live = g.weights_ == g.weights_.max()
-            w = g.weights_[live] / g.weights_[live].sum()
-            self._torch_params[key] = tuple(
-                torch.as_tensor(a, dtype=dtype, device=device) for a in (np.log(w), g.means_[live], g.covariances_[live]))
+            self._torch_params[key] = tuple(torch.as_tensor(a, dtype=dtype, device=device)
+                                            for a in self._prior_components()[1:])
         return self._torch_params[key]
 
     def assign(self, z: np.ndarray) -> np.ndarray:
         """Most responsible active component of each latent (its slot index), by the same
         responsibilities as the KL term."""
-        g, live = self.mixture, self.active()
-        if not live.any():
-            live = g.weights_ == g.weights_.max()
-        z = np.asarray(z, dtype=np.float64)
-        m, c = g.means_[live], g.covariances_[live]
-        log_r = np.log(g.weights_[live]) - 0.5 * (((z[:, None, :] - m) ** 2) / c + np.log(c)).sum(-1)
-        return np.flatnonzero(live)[log_r.argmax(1)]
+        log_w, m, var = self._component_tensors(torch.float64, torch.device("cpu"))
+        with torch.no_grad():
+            resp = self._responsibilities(torch.as_tensor(np.asarray(z, dtype=np.float64)), log_w, m, var)
+        return self._prior_components()[0][resp.argmax(1).numpy()]
+
+    @staticmethod
+    def _responsibilities(mu: torch.Tensor, log_w: torch.Tensor, m: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+        """r_k proportional to w_k N(mu; m_k, diag var_k), [B, K]."""
+        log_lik = -0.5 * (((mu.unsqueeze(1) - m) ** 2) / var + var.log() + np.log(2 * np.pi)).sum(-1)
+        return torch.softmax(log_w + log_lik, dim=1)
 
     # -- the KL term -------------------------------------------------------------------------------
     def kl(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -180,9 +190,7 @@ class DPMMPrior:
             return standard_normal_kl(mu, logvar)
         log_w, m, var = self._component_tensors(mu.dtype, mu.device)
         with torch.no_grad():
-            md = mu.detach()
-            log_lik = -0.5 * (((md.unsqueeze(1) - m) ** 2) / var + var.log() + np.log(2 * np.pi)).sum(-1)
-            resp = torch.softmax(log_w + log_lik, dim=1)  # [B, K]
+            resp = self._responsibilities(mu.detach(), log_w, m, var)
         return (resp * gaussian_kl(mu, logvar, m, var)).sum(1)
 
     # -- snapshots -----------------------------------------------------------------------------------
