@@ -11,6 +11,7 @@ average performance, forgetting and forward transfer, mean +- std over seeds.
     python benchmarks/continual_short.py --methods finetune,perfect_memory,ewc,legion --hidden 128,128 --batch-size 128
     python benchmarks/continual_short.py --report data/benchmarks/continual_short/<stamp> [same options]   # summarise again
     python benchmarks/continual_short.py --root DIR [options]   # resumable: run again to go on where it stopped
+    python benchmarks/continual_short.py --root DIR --methods none [options]   # the references alone (another machine)
 
 With --root, runs go to DIR (no timestamp) and keep their replay buffer in each snapshot; a second
 invocation with the same options skips the finished runs (metrics.json) and resumes the others from
@@ -39,11 +40,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
 from experiment_utils.launcher import launch  # noqa: E402
+from lifelong_rl.continual.methods import CL_METHODS  # noqa: E402
 from lifelong_rl.continual.metrics import continual_metrics  # noqa: E402
 from lifelong_rl.core.logger import latest_snapshot, load_snapshot  # noqa: E402
 from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
 from lifelong_rl.models.dpmm import component_purity  # noqa: E402
 from lifelong_rl.registry import default_variant  # noqa: E402
+from lifelong_rl.variants import ConfigError  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import continual_references  # noqa: E402
@@ -52,7 +55,8 @@ import continual_references  # noqa: E402
 def parser(methods: str, references: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stream", default="reach,handle-press,drawer-close")
-    p.add_argument("--methods", default=methods, help="continual_sac methods, and/or legion")
+    p.add_argument("--methods", default=methods,
+                   help="continual_sac methods, and/or legion; 'none': the single-task references alone")
     p.add_argument("--steps-per-task", type=int, default=100_000)
     p.add_argument("--eval-every", type=int, default=10_000)
     p.add_argument("--eval-episodes", type=int, default=3)
@@ -76,6 +80,15 @@ def overrides(args) -> list:
     """The settings every run shares, as --set assignments (so references match the continual runs)."""
     return [f"policy_kwargs/hidden_sizes=[{args.hidden}]", f"qf_kwargs/hidden_sizes=[{args.hidden}]",
             f"algorithm_kwargs/batch_size={args.batch_size}", f"continual/random_steps_per_task={args.random_steps}"]
+
+
+def parse_methods(text: str) -> list:
+    """The comma-separated --methods, checked against the registry ('none' or '': no continual runs)."""
+    methods = [m for m in text.split(",") if m and m != "none"]
+    unknown = [m for m in methods if m != "legion" and m not in CL_METHODS]
+    if unknown:
+        raise ConfigError(f"unknown method(s) {', '.join(unknown)}; valid: legion, {', '.join(CL_METHODS)}, none")
+    return methods
 
 
 def continual_variant(method: str, seed: int, args) -> dict:
@@ -134,7 +147,11 @@ def legion_report(run_dirs: list) -> None:
 def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bool = True) -> int:
     args = parser(methods, references).parse_args(argv)
     root = args.root or os.path.join(args.out, time.strftime("%Y_%m_%d_%H_%M_%S"))
-    methods = args.methods.split(",")
+    try:
+        methods = parse_methods(args.methods)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     tasks = stream_tasks(args.stream)
     runs = {(m, s): os.path.join(root, f"{m}_s{s}") for m in methods for s in range(args.seeds)}
     jobs = [(continual_variant(m, s, args), d, None) for (m, s), d in runs.items()]

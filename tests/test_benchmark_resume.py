@@ -35,3 +35,12 @@ def test_root_runs_keep_their_replay_buffer_for_an_exact_resume():
     assert continual_short.continual_variant("finetune", 0, args)["logging"]["save_replay_buffer"] is True
     args = continual_short.parser("finetune", True).parse_args([])
     assert continual_short.continual_variant("finetune", 0, args)["logging"]["save_replay_buffer"] is False
+
+
+def test_methods_are_checked_and_none_leaves_the_references_alone(tmp_path, capsys):
+    assert continual_short.parse_methods("finetune,ewc,legion") == ["finetune", "ewc", "legion"]
+    assert continual_short.parse_methods("none") == [] and continual_short.parse_methods("") == []
+    rc = continual_short.main(["--methods", "finetune,fintune", "--root", str(tmp_path / "bench")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "fintune" in err[0] and "finetune" in err[0]
+    assert not (tmp_path / "bench").exists()
