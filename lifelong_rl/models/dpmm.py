@@ -172,10 +172,10 @@ class DPMMPrior:
     def assign(self, z: np.ndarray) -> np.ndarray:
         """Most responsible active component of each latent (its slot index), by the same
         responsibilities as the KL term."""
-        log_w, m, var = self._component_tensors(torch.float64, torch.device("cpu"))
+        slots, *params = self._prior_components()
         with torch.no_grad():
-            resp = self._responsibilities(torch.as_tensor(np.asarray(z, dtype=np.float64)), log_w, m, var)
-        return self._prior_components()[0][resp.argmax(1).numpy()]
+            resp = self._responsibilities(*(torch.as_tensor(np.asarray(a, dtype=np.float64)) for a in (z, *params)))
+        return slots[resp.argmax(1).numpy()]
 
     @staticmethod
     def _responsibilities(mu: torch.Tensor, log_w: torch.Tensor, m: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
