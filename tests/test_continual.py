@@ -147,3 +147,20 @@ def test_plot_scripts_write_pngs(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run_cli("scripts/plot_continual.py", str(tmp_path / "nope"))
     assert r.returncode == 2 and r.stderr.startswith("error:")
+
+
+def test_stream_goals_fixed_by_default_or_new_each_episode():
+    """Default: every reset of a task's env shows the same goal (so one deterministic evaluation
+    episode is enough); continual/new_goal_each_episode draws a new goal per reset, train and eval."""
+    from experiment_configs.algorithms.continual import stream_envs
+
+    def goals(env, n):
+        return {tuple(np.round(env.reset()[0][-3:], 5)) for _ in range(n)}  # goal: last 3 obs entries, task id off
+
+    v = quick_continual("finetune", stream="reach,push", task_id="none")
+    assert v["continual"]["new_goal_each_episode"] is False
+    _, envs, _ = stream_envs(v, "none", 0)
+    assert [len(goals(e, 4)) for e in envs] == [1, 1]
+    v["continual"]["new_goal_each_episode"] = True
+    _, envs, _ = stream_envs(v, "none", 0)
+    assert all(len(goals(e, 4)) > 1 for e in envs)

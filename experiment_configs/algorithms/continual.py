@@ -74,7 +74,9 @@ def stream_envs(variant: Dict[str, Any], task_id: str, seed: int):
     length = c["episode_length"] or stream_episode_length(c["stream"])
 
     def env_for(i: int):
-        env = make_env(f"metaworld/{tasks[i]}", seed, max_path_length=length)
+        env = make_env(f"metaworld/{tasks[i]}", seed, max_path_length=length,
+                       # .get: snapshots written before the option existed lack the key
+                       new_goal_each_episode=c.get("new_goal_each_episode", False))
         return env if task_id == "none" else TaskIdWrapper(env, i, len(tasks))
 
     return tasks, [env_for(i) for i in range(len(tasks))], length
