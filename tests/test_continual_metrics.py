@@ -34,24 +34,24 @@ def test_forgetting_and_average_performance_hand_computed():
 
 
 def test_auc_and_forward_transfer_hand_computed():
-    # Linear rise 0 -> 1 over the window: area 0.5.
-    assert auc([0, 50, 100], [0, 0.5, 1.0], 0, 100) == pytest.approx(0.5)
-    # Window of the second task [100, 200]: success jumps to 1 at 150 (linear between points).
-    assert auc([100, 150, 200], [0.0, 1.0, 1.0], 100, 100) == pytest.approx(0.25 + 0.5)
-    # No point at the window start: assumed 0 there; last value held to the end.
-    assert auc([50], [1.0], 0, 100) == pytest.approx(0.25 + 0.5)
+    # The mean of the evaluations in (start, start + length]: the point at the start is left out.
+    assert auc([0, 50, 100], [1.0, 0.5, 1.0], 0, 100) == pytest.approx(0.75)
+    # Window of the second task (100, 200]: evaluations at 150 and 200 only; 300 is past the window.
+    assert auc([50, 100, 150, 200, 300], [1.0, 1.0, 0.0, 1.0, 0.0], 100, 100) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no evaluation"):
+        auc([100, 250], [1.0, 1.0], 100, 100)
     assert forward_transfer(0.75, 0.5) == pytest.approx(0.5)
     assert forward_transfer(0.25, 0.5) == pytest.approx(-0.5)
     S = np.array([[1.0, 0.0], [1.0, 1.0]])
     curves = [{"steps": [50, 100, 150, 200], "success": [0.5, 1.0, 1.0, 1.0]},
               {"steps": [50, 100, 150, 200], "success": [0.0, 0.0, 1.0, 1.0]}]
-    refs = [{"steps": [50, 100], "success": [0.0, 1.0]}, {"steps": [50, 100], "success": [1.0, 1.0]}]
+    refs = [{"steps": [50, 100], "success": [0.0, 1.0]}, {"steps": [50, 100], "success": [0.5, 1.0]}]
     m = continual_metrics(S, curves, 100, refs)
-    # task 0: AUC_cl = (0.125 + 0.375) = 0.5? points (0,0),(50,.5),(100,1): 0.125+0.375=0.5 -> /100*... = 0.5
-    # AUC_ref = (0,0),(50,0),(100,1) = 0.25; FT = (0.5 - 0.25) / 0.75 = 1/3
-    # task 1 window [100, 200]: (100,0),(150,1),(200,1) = 0.75; ref (0,0),(50,1),(100,1) = 0.75 -> FT 0
-    assert m["forward_transfer_per_task"] == pytest.approx([1 / 3, 0.0])
-    assert m["forward_transfer"] == pytest.approx(1 / 6)
+    # task 0: AUC_cl = mean(0.5, 1.0) = 0.75, AUC_ref = mean(0.0, 1.0) = 0.5: FT = 0.25 / 0.5 = 0.5
+    # task 1: AUC_cl = mean over (100, 200] = mean(1.0, 1.0) = 1.0 (the 0.0 at 100 is task 0's end),
+    #         AUC_ref = mean(0.5, 1.0) = 0.75: FT = 0.25 / 0.25 = 1.0
+    assert m["forward_transfer_per_task"] == pytest.approx([0.5, 1.0])
+    assert m["forward_transfer"] == pytest.approx(0.75)
     # A missing reference: that task's FT is unavailable and so is the mean.
     m = continual_metrics(S, curves, 100, [refs[0], None])
     assert m["forward_transfer_per_task"][1] is None and m["forward_transfer"] is None
