@@ -7,7 +7,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict
 
-from lifelong_rl.variants import ConfigError
+from lifelong_rl.variants import ConfigError, merge_variant
 
 
 @dataclass(frozen=True)
@@ -226,9 +226,10 @@ def check(variant: Dict[str, Any]) -> None:
 
 def evaluation_setup(variant: Dict[str, Any], device, seed: int) -> Any:
     """(trainer, [(name, env, deterministic policy)]) to evaluate a snapshot offline: one entry, or
-    one per task of a continual stream."""
+    one per task of a continual stream. The snapshot's variant is completed from today's defaults,
+    as on resume, so a snapshot written before an option existed gets its default."""
     module = importlib.import_module(get_spec(variant["algorithm"]).algorithm_module)
-    return module.evaluation_setup(variant, device, seed)
+    return module.evaluation_setup(merge_variant(default_variant(variant["algorithm"]), variant), device, seed)
 
 
 def build(variant: Dict[str, Any], log_dir: str) -> Any:

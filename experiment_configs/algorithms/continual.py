@@ -75,8 +75,7 @@ def stream_envs(variant: Dict[str, Any], task_id: str, seed: int):
 
     def env_for(i: int):
         env = make_env(f"metaworld/{tasks[i]}", seed, max_path_length=length,
-                       # .get: snapshots written before the option existed lack the key
-                       new_goal_each_episode=c.get("new_goal_each_episode", False))
+                       new_goal_each_episode=c["new_goal_each_episode"])
         return env if task_id == "none" else TaskIdWrapper(env, i, len(tasks))
 
     return tasks, [env_for(i) for i in range(len(tasks))], length
