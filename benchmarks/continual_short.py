@@ -39,10 +39,10 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
-from experiment_utils.launcher import launch  # noqa: E402
+from experiment_utils.launcher import launch, pending_jobs  # noqa: E402
 from lifelong_rl.continual.methods import get_cl_method  # noqa: E402
 from lifelong_rl.continual.metrics import continual_metrics  # noqa: E402
-from lifelong_rl.core.logger import latest_snapshot, load_snapshot  # noqa: E402
+from lifelong_rl.core.logger import load_snapshot  # noqa: E402
 from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
 from lifelong_rl.models.dpmm import component_purity  # noqa: E402
 from lifelong_rl.registry import default_variant  # noqa: E402
@@ -108,22 +108,6 @@ def continual_variant(method: str, seed: int, args) -> dict:
     return copy.deepcopy(v)
 
 
-def resumable(jobs: list) -> list:
-    """The jobs still to run, each resuming from its run dir's latest snapshot where there is one
-    (with the snapshot's own variant); finished runs (metrics.json written) are left out."""
-    todo = []
-    for variant, d, _ in jobs:
-        if os.path.isfile(os.path.join(d, "metrics.json")):
-            continue
-        snap = latest_snapshot(d) if os.path.isdir(d) else None
-        if snap is not None:
-            state = load_snapshot(snap)
-            variant = state["variant"]
-            print(f"resuming {d} after epoch {state['epoch']}")
-        todo.append((variant, d, snap))
-    return todo
-
-
 def run_curves(run_dir: str, tasks: list) -> list:
     df = pd.read_csv(os.path.join(run_dir, "progress.csv"))
     return [{"steps": df["continual/steps"].tolist(), "success": df[f"evaluation/{i:02d}_{t}/Success Rate"].tolist()}
@@ -172,7 +156,7 @@ def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bo
     else:
         # Longest first (LEGION, then continual SAC, then the single-task references): no idle tail.
         all_jobs = sorted(jobs, key=lambda j: j[0]["algorithm"] != "legion") + [j for js in ref_jobs.values() for j in js]
-        todo = resumable(all_jobs) if args.root else all_jobs
+        todo = pending_jobs(all_jobs) if args.root else all_jobs
         rc = launch(todo, args.mode) if todo else 0
         if rc:
             print("some runs failed (see above); the finished ones are summarised below", file=sys.stderr)

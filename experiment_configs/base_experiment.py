@@ -1,12 +1,13 @@
 """Run one variant: seed, open the log dir, build envs and buffer, assemble, train."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import gymnasium as gym
 
 from lifelong_rl import registry
-from lifelong_rl.core.logger import SNAPSHOT_MODES, Logger, load_snapshot
+from lifelong_rl.core.logger import SNAPSHOT_MODES, CsvTable, Logger, latest_snapshot, load_snapshot
 from lifelong_rl.envs.make_env import episode_length, make_env
 from lifelong_rl.torch.perf import keep_freed_memory
 from lifelong_rl.torch.pytorch_util import resolve_device, seed_everything
@@ -63,9 +64,28 @@ def build_algorithm(variant: Dict[str, Any], log_dir: str):
     return registry.build(variant, log_dir)
 
 
+def check_fresh_dir(log_dir: str) -> None:
+    """A new run may not write into a directory that already holds a run: its logged epochs would be
+    duplicated and its snapshot overwritten. Raises ConfigError naming what is there."""
+    if not os.path.isdir(log_dir):
+        return
+    held = [name for name in ("metrics.json",) if os.path.isfile(os.path.join(log_dir, name))]
+    if latest_snapshot(log_dir):
+        held.append(os.path.basename(latest_snapshot(log_dir)))
+    rows = len(CsvTable(os.path.join(log_dir, "progress.csv")).rows())
+    if rows:
+        held.append(f"progress.csv with {rows} epochs")
+    if held:
+        raise ConfigError(f"{log_dir} already holds a run ({', '.join(held)}): resume it with --resume {log_dir} "
+                          "or choose another log dir")
+
+
 def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None):
-    """Train one variant into `log_dir` (resuming from a snapshot path if given); returns the algorithm."""
+    """Train one variant into `log_dir` (resuming from a snapshot path if given); returns the algorithm.
+    Without a snapshot, `log_dir` must not already hold a run (ConfigError)."""
     variant = validate(variant)
+    if resume_from is None:
+        check_fresh_dir(log_dir)
     snap = load_snapshot(resume_from) if resume_from else None
     algorithm, close = build_algorithm(variant, log_dir)
     try:

@@ -145,6 +145,23 @@ def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, 
         return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)"
 
 
+def pending_jobs(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]]) -> List[Tuple[Dict[str, Any], str, Optional[str]]]:
+    """The (variant, log_dir, resume_from) jobs of a fixed-directory batch (a benchmark, reference runs)
+    still to run: finished runs (metrics.json written, as continual runs do at their end) are left out,
+    a run with a snapshot resumes from its latest one with the snapshot's own variant, the rest start."""
+    todo = []
+    for variant, d, _ in jobs:
+        if os.path.isfile(os.path.join(d, "metrics.json")):
+            continue
+        snap = latest_snapshot(d) if os.path.isdir(d) else None
+        if snap is not None:
+            state = load_snapshot(snap)
+            variant = state["variant"]
+            print(f"resuming {d} after epoch {state['epoch']}")
+        todo.append((variant, d, snap))
+    return todo
+
+
 def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str, procs: int = 0) -> int:
     """Run (variant, log_dir, resume_from) jobs; local_par uses `procs` processes (0: one per core)."""
     if mode == "local" or len(jobs) == 1:

@@ -4,6 +4,9 @@ each task's success curve stored as JSON for `--set continual/references=PATH`.
 
     python scripts/continual_references.py --stream reach,push,window-close --steps-per-task 100000 \
         --out agent_data/references/short3_100k_s0.json [--seed 0] [--mode local_par]
+
+Runs go to LOG_DIR/<task>_s<seed>; the same command again skips the finished ones and resumes the
+others from their last snapshot.
 """
 import argparse
 import copy
@@ -14,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import pandas as pd
 
-from experiment_utils.launcher import launch
+from experiment_utils.launcher import launch, pending_jobs
 from lifelong_rl.envs.streams import stream_episode_length, stream_tasks
 from lifelong_rl.registry import default_variant
 from lifelong_rl.variants import ConfigError, apply_set
@@ -71,7 +74,8 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    rc = launch(jobs, args.mode)
+    todo = pending_jobs(jobs)  # the same command again skips finished runs and resumes the others
+    rc = launch(todo, args.mode) if todo else 0
     if rc:
         return rc
     write_references(jobs, args.set, args.steps_per_task, args.eval_every, args.seed, args.out)

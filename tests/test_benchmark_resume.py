@@ -7,13 +7,14 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
 import continual_short  # noqa: E402
+from experiment_utils.launcher import pending_jobs  # noqa: E402
 
 
 def _snapshot(path, epoch, variant):
     torch.save({"format": 1, "epoch": epoch, "variant": variant, "trainer": {}}, path)
 
 
-def test_resumable_skips_finished_resumes_snapshotted_and_starts_the_rest(tmp_path, capsys):
+def test_pending_jobs_skip_finished_resume_snapshotted_and_start_the_rest(tmp_path, capsys):
     dirs = {k: tmp_path / k for k in ("done", "half", "fresh_empty")}
     for d in dirs.values():
         d.mkdir()
@@ -22,7 +23,7 @@ def test_resumable_skips_finished_resumes_snapshotted_and_starts_the_rest(tmp_pa
     _snapshot(dirs["half"] / "itr_1.pt", 1, {"seed": 7, "from": "older"})
     jobs = [({"seed": 0}, str(dirs["done"]), None), ({"seed": 1}, str(dirs["half"]), None),
             ({"seed": 2}, str(dirs["fresh_empty"]), None), ({"seed": 3}, str(tmp_path / "not_made_yet"), None)]
-    todo = continual_short.resumable(jobs)
+    todo = pending_jobs(jobs)
     assert [d for _, d, _ in todo] == [str(dirs["half"]), str(dirs["fresh_empty"]), str(tmp_path / "not_made_yet")]
     variant, _, resume_from = todo[0]
     assert resume_from == str(dirs["half"] / "params.pt") and variant == {"seed": 7, "from": "snapshot"}

@@ -122,6 +122,23 @@ def _progress(run_dir):
     return pd.read_csv(os.path.join(run_dir, "progress.csv"))
 
 
+def test_a_new_run_refuses_a_dir_that_holds_a_run_and_changes_nothing(tmp_path):
+    from lifelong_rl.variants import ConfigError
+
+    run = tmp_path / "run"
+    experiment(tiny_variant(epochs=1), str(run))
+    before = {name: (run / name).read_bytes() for name in ("progress.csv", "variant.json", "params.pt")}
+    with pytest.raises(ConfigError, match=r"already holds a run \(params.pt, progress.csv with 1 epochs\)"):
+        experiment(tiny_variant(epochs=3), str(run))
+    assert {name: (run / name).read_bytes() for name in before} == before
+    # A dir with only the files a run writes before its first epoch (killed early) may be reused.
+    early = tmp_path / "early"
+    early.mkdir()
+    (early / "debug.log").write_text("started\n")
+    experiment(tiny_variant(epochs=1), str(early))
+    assert _progress(str(early))["Epoch"].tolist() == [0]
+
+
 def test_same_seed_same_progress_csv(tmp_path):
     for name in ("a", "b"):
         r = run_cli("run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--seed", "3", "--log-dir",
