@@ -164,3 +164,28 @@ def test_stream_goals_fixed_by_default_or_new_each_episode():
     v["continual"]["new_goal_each_episode"] = True
     _, envs, _ = stream_envs(v, "none", 0)
     assert all(len(goals(e, 4)) > 1 for e in envs)
+
+
+def test_reference_runs_give_forward_transfer_and_a_rerun_skips_them(tmp_path, capsys):
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
+    import continual_references
+
+    sets = [f"--set={k}={json.dumps(v)}" for k, v in quick_overrides("continual_sac").items()
+            if not k.startswith("continual/")]
+    argv = ["--stream", "reach,push", "--steps-per-task", "200", "--eval-every", "100", "--eval-episodes", "1",
+            "--log-dir", str(tmp_path / "refs"), "--out", str(tmp_path / "refs.json"), *sets,
+            "--set", "continual/episode_length=50", "--set", "continual/random_steps_per_task=50"]
+    assert continual_references.main(argv) == 0
+    refs = json.load(open(tmp_path / "refs.json"))
+    assert list(refs["tasks"]) == ["reach-v3", "push-v3"]
+    assert all(c["steps"] == [100, 200] and len(c["success"]) == 2 for c in refs["tasks"].values())
+    progress = (tmp_path / "refs" / "reach-v3_s0" / "progress.csv").read_bytes()
+    assert "training continual_sac on reach-v3" in capsys.readouterr().out
+    assert continual_references.main(argv) == 0  # both finished: nothing runs again, the JSON is rewritten
+    assert "training" not in capsys.readouterr().out
+    assert (tmp_path / "refs" / "reach-v3_s0" / "progress.csv").read_bytes() == progress
+    experiment(quick_continual("finetune", references=str(tmp_path / "refs.json")), str(tmp_path / "ft"))
+    m = json.load(open(tmp_path / "ft" / "metrics.json"))
+    assert m["forward_transfer"] is not None and len(m["forward_transfer_per_task"]) == 2
