@@ -103,6 +103,11 @@ def test_two_task_run_each_method(tmp_path, method):
         # Exploration statistics cover the episodes of every task.
         assert df["exploration/num episodes"].sum() == sum(c.num_paths_total for c in algo.expl_collectors) > 0
     assert "evaluation/01_push-v3/Success Rate" in df and "continual/average performance" in df
+    if method in ("l2", "ewc"):  # the penalties are logged from the second task on, when they act
+        for col in ("trainer/Policy Regularizer Penalty", "trainer/QF Regularizer Penalty"):
+            assert df[col].isna().tolist() == [True, True, False, False] and (df[col].iloc[2:] > 0).all()
+    else:
+        assert "trainer/Policy Regularizer Penalty" not in df
 
 
 def test_resume_mid_stream_restores_task_and_regulariser(tmp_path):

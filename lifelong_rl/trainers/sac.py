@@ -95,8 +95,10 @@ class SACTrainer:
         for p in self._qf_params:
             p.requires_grad_(True)
         policy_loss = (alpha * log_pi - q_new_actions).mean()
+        penalties = {}
         if self.policy_regularizer is not None and self.policy_regularizer.active:
-            policy_loss = policy_loss + self.policy_regularizer.penalty()
+            penalties["policy_penalty"] = self.policy_regularizer.penalty()
+            policy_loss = policy_loss + penalties["policy_penalty"]
 
         # Critics.
         q_pred = self.qfs(torch.cat([obs, actions], -1))  # [2, B, 1]
@@ -107,7 +109,8 @@ class SACTrainer:
             q_target = self.reward_scale * rewards + (1.0 - terminals) * self.discount * target_v
         qf_loss = (q_pred - q_target).pow(2).mean(dim=(1, 2)).sum()
         if self.qf_regularizer is not None and self.qf_regularizer.active:
-            qf_loss = qf_loss + self.qf_regularizer.penalty()
+            penalties["qf_penalty"] = self.qf_regularizer.penalty()
+            qf_loss = qf_loss + penalties["qf_penalty"]
 
         return {
             "qf_loss": qf_loss,
@@ -117,6 +120,7 @@ class SACTrainer:
             "log_pi": log_pi.detach(),
             "q_pred": q_pred.detach(),
             "q_target": q_target,
+            **penalties,  # the continual regularisers' terms, already inside the two losses above
         }
 
     def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
@@ -165,6 +169,8 @@ class SACTrainer:
             "Q2 Predictions Mean": float(q[1].mean()),
             "Q Targets Mean": float(s["q_target"].mean()),
             "Num Train Steps": self._n_train_steps,
+            **{name: float(s[key]) for key, name in (("policy_penalty", "Policy Regularizer Penalty"),
+                                                     ("qf_penalty", "QF Regularizer Penalty")) if key in s},
         }
 
     def losses_finite(self) -> bool:
