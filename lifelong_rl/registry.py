@@ -88,6 +88,7 @@ def _continual_sac_default_variant() -> Dict[str, Any]:
         reset_entropy=True,
         reg_coef=0.0,              # 0: the method's default (CW: l2 1e5, ewc 1e4)
         fisher_samples=1024,
+        regularize_critic=True,    # l2 / ewc on the critics too; False: the actor alone (CW's default)
         references="",             # JSON of single-task reference curves for forward transfer
     )
     return v
@@ -103,7 +104,7 @@ def _legion_default_variant() -> Dict[str, Any]:
     v["policy_kwargs"]["hidden_sizes"] = [400, 400, 400]
     v["qf_kwargs"]["hidden_sizes"] = [400, 400, 400]
     c = v["continual"]
-    for k in ("cl_method", "task_id", "reg_coef", "fisher_samples"):  # LEGION's own switches replace these
+    for k in ("cl_method", "task_id", "reg_coef", "fisher_samples", "regularize_critic"):  # LEGION's own switches replace these
         del c[k]
     c.update(stream="legion10", reset_entropy=False)  # per-task entropy coefficients: nothing to reset
     v["legion"] = dict(

@@ -110,6 +110,13 @@ def test_two_task_run_each_method(tmp_path, method):
         assert "trainer/Policy Regularizer Penalty" not in df
 
 
+def test_ewc_on_the_actor_alone(tmp_path):
+    algo = experiment(quick_continual("ewc", regularize_critic=False), str(tmp_path))
+    assert algo.trainer.qf_regularizer is None and algo.trainer.policy_regularizer.active
+    df = pd.read_csv(tmp_path / "progress.csv")
+    assert "trainer/QF Regularizer Penalty" not in df and df["trainer/Policy Regularizer Penalty"].iloc[-1] > 0
+
+
 def test_resume_mid_stream_restores_task_and_regulariser(tmp_path):
     run = tmp_path / "run"
     experiment(quick_continual("ewc"), str(run))

@@ -126,7 +126,8 @@ def build_stream(variant: Dict[str, Any], log_dir: str, method: CLMethod, task_i
         multi = task_id == "multi_head"
         # Output heads are task-specific: not regularised (a new task's head starts untrained).
         policy_reg = ParameterRegularizer(trainer.policy, coef, list(trainer.policy.net.last.parameters()) if multi else None)
-        qf_reg = ParameterRegularizer(trainer.qfs, coef, trainer.qfs.head_parameters() if multi else None)
+        if c["regularize_critic"]:
+            qf_reg = ParameterRegularizer(trainer.qfs, coef, trainer.qfs.head_parameters() if multi else None)
     reset_buffer = {"auto": method.reset_buffer, "reset": True, "keep": False}[c["reset_buffer"]]
     if method.multitask:
         reset_buffer = False

@@ -176,9 +176,10 @@ class ContinualRLAlgorithm(RLAlgorithm):
             act = torch.from_numpy(self.replay_buffer.actions[idx]).to(self.device)
             noise = torch.randn(len(idx), act.shape[1], device=self.device)
             fisher_p = actor_fisher(self.trainer.policy, obs, noise)
-            fisher_q = critic_fisher(self.trainer.qfs, obs, act)
+            fisher_q = critic_fisher(self.trainer.qfs, obs, act) if qr is not None else None
         pr.consolidate(fisher_p)
-        qr.consolidate(fisher_q)
+        if qr is not None:
+            qr.consolidate(fisher_q)
         self.logger.log(f"consolidated {self.method.regularizer} after task {task} ({self.task_names[task]})")
 
     def _write_success_matrix(self) -> None:
