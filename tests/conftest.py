@@ -25,6 +25,11 @@ def tiny_variant(env="gym/Pendulum-v1", epochs=2, **algo):
     return copy.deepcopy(v)
 
 
+def reset_goals(env, n):
+    """The goals (a MetaWorld observation's last 3 entries) shown by n resets of `env`, in order."""
+    return [tuple(round(float(x), 5) for x in env.reset()[0][-3:]) for _ in range(n)]
+
+
 def run_cli(*args, timeout=300, cwd=ROOT, env_extra=None):
     """Run a repo script in a fresh python process; returns CompletedProcess."""
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(env_extra or {}))

@@ -3,6 +3,8 @@ import pytest
 
 from lifelong_rl.envs.make_env import UnknownEnvError, make_env, metaworld_task_names, validate_env_name
 
+from conftest import reset_goals
+
 
 def test_metaworld_task_list_and_spaces():
     names = metaworld_task_names()
@@ -15,15 +17,12 @@ def test_metaworld_task_list_and_spaces():
 
 
 def test_metaworld_goal_fixed_by_seed_or_new_each_episode():
-    def goals(env, n):
-        return [tuple(np.round(env.reset()[0][-3:], 5)) for _ in range(n)]
-
     a, b, c = (make_env("metaworld/reach-v3", seed=s) for s in (0, 0, 1))
-    assert len(set(goals(a, 3))) == 1            # fixed goal
-    assert goals(a, 1) == goals(b, 1)            # same seed, same goal
-    assert goals(a, 1) != goals(c, 1)            # other seed, other goal
+    assert len(set(reset_goals(a, 3))) == 1    # fixed goal
+    assert reset_goals(a, 1) == reset_goals(b, 1)    # same seed, same goal
+    assert reset_goals(a, 1) != reset_goals(c, 1)    # other seed, other goal
     d = make_env("metaworld/reach-v3", seed=0, new_goal_each_episode=True)
-    assert len(set(goals(d, 5))) > 1
+    assert len(set(reset_goals(d, 5))) > 1
 
 
 def test_metaworld_truncates_at_episode_length():
