@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import gymnasium as gym
 
+from experiment_configs.configs.q_learning.sac_config import net_kwargs
 from lifelong_rl import registry
 from lifelong_rl.core.logger import SNAPSHOT_MODES, CsvTable, Logger, latest_snapshot, load_snapshot
 from lifelong_rl.envs.make_env import episode_length, make_env
@@ -24,6 +25,9 @@ def validate(variant: Dict[str, Any]) -> Dict[str, Any]:
         raise ConfigError(f"unknown snapshot mode '{log['snapshot_mode']}'; valid: {', '.join(SNAPSHOT_MODES)}")
     if log["snapshot_gap"] < 1:
         raise ConfigError(f"logging/snapshot_gap must be >= 1, got {log['snapshot_gap']}")
+    for k in ("policy_kwargs", "qf_kwargs"):
+        if k in full:
+            net_kwargs(full[k])  # an unknown activation fails here, before the run dir is touched
     registry.check(full)
     return full
 

@@ -27,8 +27,10 @@ def _sac_default_variant() -> Dict[str, Any]:
         seed=0,
         device="cpu",
         replay_buffer_size=int(1e6),
-        policy_kwargs=dict(hidden_sizes=[256, 256]),
-        qf_kwargs=dict(hidden_sizes=[256, 256]),
+        # activation: relu, leaky_relu, tanh, elu, swish; layer_norm: the first hidden layer is
+        # linear -> LayerNorm -> tanh (Continual World's networks: layer_norm with leaky_relu).
+        policy_kwargs=dict(hidden_sizes=[256, 256], activation="relu", layer_norm=False),
+        qf_kwargs=dict(hidden_sizes=[256, 256], activation="relu", layer_norm=False),
         trainer_kwargs=dict(
             discount=0.99,
             reward_scale=1.0,

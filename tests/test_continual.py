@@ -13,7 +13,7 @@ from lifelong_rl.core.logger import load_snapshot
 from lifelong_rl.models.networks import ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 from lifelong_rl.registry import default_variant, quick_overrides
-from lifelong_rl.variants import set_path
+from lifelong_rl.variants import ConfigError, set_path
 
 from conftest import reset_goals, run_cli
 
@@ -198,3 +198,20 @@ def test_reference_runs_give_forward_transfer_and_a_rerun_skips_them(tmp_path, c
     experiment(quick_continual("finetune", references=str(tmp_path / "refs.json")), str(tmp_path / "ft"))
     m = json.load(open(tmp_path / "ft" / "metrics.json"))
     assert m["forward_transfer"] is not None and len(m["forward_transfer_per_task"]) == 2
+
+
+def test_continual_world_networks_from_the_variant():
+    """policy_kwargs / qf_kwargs activation and layer_norm reach the multi-head actor and critics."""
+    from lifelong_rl import registry
+
+    v = quick_continual("ewc")
+    for k in ("policy_kwargs", "qf_kwargs"):
+        v[k].update(activation="leaky_relu", layer_norm=True)
+    trainer = registry.get_config(v, 41, 4, torch.device("cpu"), num_heads=2)["trainer"]
+    assert isinstance(trainer.policy.net.hidden[1], torch.nn.LayerNorm)
+    assert isinstance(trainer.policy.net.hidden[4], torch.nn.LeakyReLU)
+    assert trainer.qfs.first_norm is not None and isinstance(trainer.qfs.act, torch.nn.LeakyReLU)
+    assert trainer.qfs(torch.randn(3, 45)).shape == (2, 3, 1)
+    v["qf_kwargs"]["activation"] = "lrelu"
+    with pytest.raises(ConfigError, match="unknown activation 'lrelu'; valid: relu, leaky_relu"):
+        registry.get_config(v, 41, 4, torch.device("cpu"), num_heads=2)

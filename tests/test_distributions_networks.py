@@ -75,3 +75,27 @@ def test_normalizer_tracks_running_moments():
     assert np.allclose(norm_.std.numpy(), data.std(0), atol=1e-3)
     mlp = Mlp(3, 1, [4], normalize_input=True)
     assert "normalizer.mean" in mlp.state_dict()
+
+
+def test_layer_norm_trunk_and_leaky_relu_by_hand():
+    """layer_norm: first hidden layer linear -> LayerNorm -> tanh (per-member gain and bias in an
+    ensemble), the rest use the activation; leaky_relu has slope 0.2 below zero."""
+    torch.manual_seed(0)
+    ens = ParallelizedEnsemble(2, 4, 1, [6, 5], activation="leaky_relu", layer_norm=True)
+    with torch.no_grad():
+        ens.first_norm.weight.uniform_(0.5, 2.0)
+        ens.first_norm.bias.uniform_(-1.0, 1.0)
+    x = torch.randn(7, 4)
+    out = ens(x)
+    for e in range(2):
+        z = x @ ens.layers[0].weight[e] + ens.layers[0].bias[e]
+        z = (z - z.mean(-1, keepdim=True)) / torch.sqrt(z.var(-1, unbiased=False, keepdim=True) + 1e-5)
+        h = torch.tanh(z * ens.first_norm.weight[e] + ens.first_norm.bias[e])
+        z = h @ ens.layers[1].weight[e] + ens.layers[1].bias[e]
+        h = torch.where(z > 0, z, 0.2 * z)
+        assert torch.allclose(out[e], h @ ens.layers[2].weight[e] + ens.layers[2].bias[e], atol=1e-5)
+    mlp = Mlp(4, 3, [6, 5], activation="leaky_relu", layer_norm=True)
+    assert [type(m).__name__ for m in mlp.hidden] == ["Linear", "LayerNorm", "Tanh", "Linear", "LeakyReLU"]
+    assert mlp.hidden[4].negative_slope == 0.2
+    pi = TanhGaussianPolicy(4, 2, [6, 5], activation="leaky_relu", layer_norm=True)
+    assert isinstance(pi.net.hidden[1], torch.nn.LayerNorm)

@@ -18,8 +18,8 @@ def select_head(out: torch.Tensor, one_hot: torch.Tensor, num_heads: int) -> tor
 
 
 class MultiHeadTanhGaussianPolicy(TanhGaussianPolicy):
-    def __init__(self, obs_dim: int, action_dim: int, hidden_sizes: Sequence[int], num_heads: int):
-        super().__init__(obs_dim, action_dim * num_heads, hidden_sizes)
+    def __init__(self, obs_dim: int, action_dim: int, hidden_sizes: Sequence[int], num_heads: int, **net_kwargs):
+        super().__init__(obs_dim, action_dim * num_heads, hidden_sizes, **net_kwargs)
         self.action_dim, self.num_heads = action_dim, num_heads
 
     def forward(self, obs: torch.Tensor) -> TanhNormal:
@@ -31,8 +31,9 @@ class MultiHeadTanhGaussianPolicy(TanhGaussianPolicy):
 class MultiHeadEnsemble(ParallelizedEnsemble):
     """Q ensemble over [obs, action] with one output per task; the one-hot sits at obs[-H:]."""
 
-    def __init__(self, ensemble_size: int, obs_dim: int, action_dim: int, hidden_sizes: Sequence[int], num_heads: int):
-        super().__init__(ensemble_size, obs_dim + action_dim, num_heads, hidden_sizes)
+    def __init__(self, ensemble_size: int, obs_dim: int, action_dim: int, hidden_sizes: Sequence[int], num_heads: int,
+                 **net_kwargs):
+        super().__init__(ensemble_size, obs_dim + action_dim, num_heads, hidden_sizes, **net_kwargs)
         self.obs_dim, self.num_heads = obs_dim, num_heads
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,18 +38,23 @@ class Normalizer(nn.Module):
         return (x - self.mean) / self.std
 
 
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "swish")
+
+
 def _activation(name: str) -> nn.Module:
     """In place where the op allows it: the preceding linear layer's backward never needs its
     output, so overwriting it saves an allocation per layer (measured ~5% of a SAC update)."""
+    # leaky_relu's slope 0.2 is TensorFlow's default, which Continual World's "lrelu" networks use.
     acts = {"relu": lambda: nn.ReLU(inplace=True), "tanh": nn.Tanh, "swish": lambda: nn.SiLU(inplace=True),
-            "elu": lambda: nn.ELU(inplace=True)}
+            "elu": lambda: nn.ELU(inplace=True), "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True)}
     if name not in acts:
         raise ValueError(f"unknown activation '{name}'; valid: {sorted(acts)}")
     return acts[name]()
 
 
 class Mlp(nn.Module):
-    """Fully connected network with an optional input normaliser."""
+    """Fully connected network with an optional input normaliser. `layer_norm`: the first hidden
+    layer is linear -> LayerNorm -> tanh (Continual World's trunk), the others use `activation`."""
 
     def __init__(
         self,
@@ -59,13 +64,17 @@ class Mlp(nn.Module):
         activation: str = "relu",
         normalize_input: bool = False,
         last_layer_init_w: Optional[float] = None,
+        layer_norm: bool = False,
     ):
         super().__init__()
         self.input_size, self.output_size = input_size, output_size
         self.normalizer = Normalizer(input_size) if normalize_input else None
         layers, last = [], input_size
-        for h in hidden_sizes:
-            layers += [nn.Linear(last, h), _activation(activation)]
+        for i, h in enumerate(hidden_sizes):
+            if i == 0 and layer_norm:
+                layers += [nn.Linear(last, h), nn.LayerNorm(h), nn.Tanh()]
+            else:
+                layers += [nn.Linear(last, h), _activation(activation)]
             last = h
         self.hidden = nn.Sequential(*layers)
         self.last = nn.Linear(last, output_size)
@@ -99,8 +108,22 @@ class ParallelizedLayer(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
+class ParallelizedLayerNorm(nn.Module):
+    """LayerNorm over the last dim of [E, B, D] with a gain and bias per ensemble member."""
+
+    def __init__(self, ensemble_size: int, dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(ensemble_size, 1, dim))
+        self.bias = nn.Parameter(torch.zeros(ensemble_size, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], eps=self.eps) * self.weight + self.bias
+
+
 class ParallelizedEnsemble(nn.Module):
-    """An ensemble of MLPs. Input [B, in] (shared) or [E, B, in]; output [E, B, out]."""
+    """An ensemble of MLPs. Input [B, in] (shared) or [E, B, in]; output [E, B, out]. `layer_norm`
+    as in Mlp: the first hidden layer is linear -> LayerNorm (per member) -> tanh."""
 
     def __init__(
         self,
@@ -110,6 +133,7 @@ class ParallelizedEnsemble(nn.Module):
         hidden_sizes: Sequence[int],
         activation: str = "relu",
         normalize_input: bool = False,
+        layer_norm: bool = False,
     ):
         super().__init__()
         self.ensemble_size, self.input_size, self.output_size = ensemble_size, input_size, output_size
@@ -119,12 +143,13 @@ class ParallelizedEnsemble(nn.Module):
             ParallelizedLayer(ensemble_size, i, o) for i, o in zip(dims[:-1], dims[1:])
         )
         self.act = _activation(activation)
+        self.first_norm = ParallelizedLayerNorm(ensemble_size, hidden_sizes[0]) if layer_norm and hidden_sizes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.normalizer is not None:
             x = self.normalizer(x)
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.ensemble_size, -1, -1)
-        for layer in self.layers[:-1]:
-            x = self.act(layer(x))
+        for i, layer in enumerate(self.layers[:-1]):
+            x = torch.tanh(self.first_norm(layer(x))) if i == 0 and self.first_norm is not None else self.act(layer(x))
         return self.layers[-1](x)

@@ -10,6 +10,7 @@ from typing import Any, Dict, Sequence
 
 import torch
 
+from experiment_configs.configs.q_learning.sac_config import net_kwargs
 from lifelong_rl.models.dpmm import DPMMPrior, StandardNormalPrior
 from lifelong_rl.models.language import task_codes
 from lifelong_rl.models.networks import Mlp, ParallelizedEnsemble
@@ -23,8 +24,8 @@ def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: t
     lg, dp = variant["legion"], variant["legion"]["dpmm"]
     codes = torch.as_tensor(task_codes(tasks, lg["language"], lg["task_descriptions"], lg["language_model"]), device=device)
     d = lg["latent_dim"]
-    policy = TanhGaussianPolicy(obs_dim + d, action_dim, variant["policy_kwargs"]["hidden_sizes"]).to(device)
-    qfs = ParallelizedEnsemble(2, obs_dim + d + action_dim, 1, variant["qf_kwargs"]["hidden_sizes"]).to(device)
+    policy = TanhGaussianPolicy(obs_dim + d, action_dim, **net_kwargs(variant["policy_kwargs"])).to(device)
+    qfs = ParallelizedEnsemble(2, obs_dim + d + action_dim, 1, **net_kwargs(variant["qf_kwargs"])).to(device)
     sac = SACTrainer(policy, qfs, action_dim, num_alphas=len(tasks) if lg["per_task_alpha"] else 1,
                      **variant["trainer_kwargs"])
     encoder = LatentEncoder(obs_dim, codes.shape[1], d, lg["encoder_hidden"]).to(device)

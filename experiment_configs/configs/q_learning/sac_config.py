@@ -7,21 +7,29 @@ from typing import Any, Dict
 import torch
 
 from lifelong_rl.models.multi_head import MultiHeadEnsemble, MultiHeadTanhGaussianPolicy
-from lifelong_rl.models.networks import ParallelizedEnsemble
+from lifelong_rl.models.networks import ACTIVATIONS, ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import MakeDeterministic, StochasticPolicy, TanhGaussianPolicy
 from lifelong_rl.trainers.sac import SACTrainer
+from lifelong_rl.variants import ConfigError
+
+
+def net_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """policy_kwargs / qf_kwargs -> network arguments: hidden_sizes, activation, layer_norm."""
+    if kwargs["activation"] not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation '{kwargs['activation']}'; valid: {', '.join(ACTIVATIONS)}")
+    return dict(hidden_sizes=kwargs["hidden_sizes"], activation=kwargs["activation"], layer_norm=kwargs["layer_norm"])
 
 
 def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
                num_heads: int = 0) -> Dict[str, Any]:
-    pi_hidden, q_hidden = variant["policy_kwargs"]["hidden_sizes"], variant["qf_kwargs"]["hidden_sizes"]
+    pi, q = net_kwargs(variant["policy_kwargs"]), net_kwargs(variant["qf_kwargs"])
     heads = num_heads
     if heads:
-        policy = MultiHeadTanhGaussianPolicy(obs_dim, action_dim, pi_hidden, heads)
-        qfs = MultiHeadEnsemble(2, obs_dim, action_dim, q_hidden, heads)
+        policy = MultiHeadTanhGaussianPolicy(obs_dim, action_dim, num_heads=heads, **pi)
+        qfs = MultiHeadEnsemble(2, obs_dim, action_dim, num_heads=heads, **q)
     else:
-        policy = TanhGaussianPolicy(obs_dim, action_dim, pi_hidden)
-        qfs = ParallelizedEnsemble(2, obs_dim + action_dim, 1, q_hidden)
+        policy = TanhGaussianPolicy(obs_dim, action_dim, **pi)
+        qfs = ParallelizedEnsemble(2, obs_dim + action_dim, 1, **q)
     trainer = SACTrainer(policy.to(device), qfs.to(device), action_dim, **variant["trainer_kwargs"])
     return {
         "trainer": trainer,
