@@ -12,6 +12,8 @@ average performance, forgetting and forward transfer, mean +- std over seeds.
     python benchmarks/continual_short.py --report data/benchmarks/continual_short/<stamp> [same options]   # summarise again
     python benchmarks/continual_short.py --root DIR [options]   # resumable: run again to go on where it stopped
     python benchmarks/continual_short.py --root DIR --methods none [options]   # the references alone (another machine)
+    python benchmarks/continual_short.py --set policy_kwargs/layer_norm=true --set qf_kwargs/layer_norm=true \
+        --set policy_kwargs/activation=leaky_relu --set qf_kwargs/activation=leaky_relu   # CW's networks, every run
 
 With --root, runs go to DIR (no timestamp) and keep their replay buffer in each snapshot; a second
 invocation with the same options skips the finished runs (metrics.json) and resumes the others from
@@ -46,7 +48,7 @@ from lifelong_rl.core.logger import load_snapshot  # noqa: E402
 from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
 from lifelong_rl.models.dpmm import component_purity  # noqa: E402
 from lifelong_rl.registry import default_variant  # noqa: E402
-from lifelong_rl.variants import ConfigError  # noqa: E402
+from lifelong_rl.variants import ConfigError, apply_set  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import continual_references  # noqa: E402
@@ -66,6 +68,8 @@ def parser(methods: str, references: bool) -> argparse.ArgumentParser:
     p.add_argument("--legion-fit-every", type=int, default=10_000, help="LEGION's legion/dpmm/fit_every")
     p.add_argument("--references", action=argparse.BooleanOptionalAction, default=references,
                    help="single-task reference runs for forward transfer")
+    p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE",
+                   help="a variant override for every run, references included (e.g. policy_kwargs/layer_norm=true)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
     p.add_argument("--out", default="data/benchmarks/continual_short")
@@ -79,7 +83,8 @@ def parser(methods: str, references: bool) -> argparse.ArgumentParser:
 def overrides(args) -> list:
     """The settings every run shares, as --set assignments (so references match the continual runs)."""
     return [f"policy_kwargs/hidden_sizes=[{args.hidden}]", f"qf_kwargs/hidden_sizes=[{args.hidden}]",
-            f"algorithm_kwargs/batch_size={args.batch_size}", f"continual/random_steps_per_task={args.random_steps}"]
+            f"algorithm_kwargs/batch_size={args.batch_size}", f"continual/random_steps_per_task={args.random_steps}",
+            *args.set]
 
 
 def parse_methods(text: str) -> list:
@@ -105,6 +110,9 @@ def continual_variant(method: str, seed: int, args) -> dict:
     else:
         v["continual"]["cl_method"] = method
     v["logging"].update(progress_bar=False, snapshot_mode="last", save_replay_buffer=bool(args.root))
+    default = copy.deepcopy(v)
+    for assignment in args.set:
+        apply_set(v, default, assignment)  # ConfigError on an unknown key
     return copy.deepcopy(v)
 
 
@@ -138,15 +146,19 @@ def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bo
         return 2
     tasks = stream_tasks(args.stream)
     runs = {(m, s): os.path.join(root, f"{m}_s{s}") for m in methods for s in range(args.seeds)}
-    jobs = [(continual_variant(m, s, args), d, None) for (m, s), d in runs.items()]
-    ref_jobs = {}
-    if args.references:
-        for s in range(args.seeds):
-            ref_jobs[s] = continual_references.reference_jobs(args.stream, args.steps_per_task, args.eval_every,
-                                                              args.eval_episodes, s, overrides(args),
-                                                              os.path.join(root, "references"))
-            for v, _, _ in ref_jobs[s]:
-                v["logging"]["save_replay_buffer"] = bool(args.root)
+    try:
+        jobs = [(continual_variant(m, s, args), d, None) for (m, s), d in runs.items()]
+        ref_jobs = {}
+        if args.references:
+            for s in range(args.seeds):
+                ref_jobs[s] = continual_references.reference_jobs(args.stream, args.steps_per_task, args.eval_every,
+                                                                  args.eval_episodes, s, overrides(args),
+                                                                  os.path.join(root, "references"))
+                for v, _, _ in ref_jobs[s]:
+                    v["logging"]["save_replay_buffer"] = bool(args.root)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     t0 = time.time()
     if args.report:
         root = args.report

@@ -45,3 +45,15 @@ def test_methods_are_checked_and_none_leaves_the_references_alone(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "fintune" in err[0] and "finetune" in err[0]
     assert not (tmp_path / "bench").exists()
+
+
+def test_set_reaches_every_run_and_a_bad_key_is_one_line(tmp_path, capsys):
+    argv = ["--root", str(tmp_path / "b"), "--set", "policy_kwargs/layer_norm=true", "--set", "qf_kwargs/activation=leaky_relu"]
+    args = continual_short.parser("finetune", True).parse_args(argv)
+    v = continual_short.continual_variant("ewc", 0, args)
+    assert v["policy_kwargs"]["layer_norm"] is True and v["qf_kwargs"]["activation"] == "leaky_relu"
+    assert "policy_kwargs/layer_norm=true" in continual_short.overrides(args)  # the references get it too
+    rc = continual_short.main(["--methods", "none", "--root", str(tmp_path / "b"), "--set", "policy_kwargs/layer_nrom=true"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "layer_nrom" in err[0]
+    assert not (tmp_path / "b").exists()
