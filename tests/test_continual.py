@@ -108,6 +108,19 @@ def test_two_task_run_each_method(tmp_path, method):
             assert df[col].isna().tolist() == [True, True, False, False] and (df[col].iloc[2:] > 0).all()
     else:
         assert "trainer/Policy Regularizer Penalty" not in df
+    if method in ("finetune", "ewc"):  # scripts/regularizer_probe.py on the final snapshot
+        import sys
+
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
+        import regularizer_probe
+
+        if method == "finetune":
+            assert regularizer_probe.main([str(tmp_path / "params.pt")]) == 2
+            return
+        r = regularizer_probe.probe(str(tmp_path / "params.pt"), task=0)
+        assert r["task"] == "reach-v3" and r["states"] == 50 and r["success_current"] in (0.0, 1.0)
+        assert r["kl_anchored_to_current"] > 0 and r["penalty_quadratic_estimate"] > 0
+        assert set(r["units_with_zero_importance"]) == {"net.hidden.0.weight", "net.hidden.2.weight"}
 
 
 def test_ewc_on_the_actor_alone(tmp_path):
