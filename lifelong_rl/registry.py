@@ -84,6 +84,7 @@ def _continual_sac_default_variant() -> Dict[str, Any]:
         new_goal_each_episode=False,  # draw one of MetaWorld's 50 goals at every reset (train and eval)
         episode_length=0,          # 0: 200 for the CW streams (as CW), else MetaWorld's 500
         task_id="multi_head",      # none, one_hot, multi_head (CW's default)
+        hide_task_id=False,        # multi_head: the one-hot picks the head only, the trunk never sees it (CW: True)
         random_steps_per_task=5000,
         reset_buffer="auto",       # auto (the method's choice), reset, keep
         reset_optimizer=True,
@@ -106,7 +107,7 @@ def _legion_default_variant() -> Dict[str, Any]:
     v["policy_kwargs"]["hidden_sizes"] = [400, 400, 400]
     v["qf_kwargs"]["hidden_sizes"] = [400, 400, 400]
     c = v["continual"]
-    for k in ("cl_method", "task_id", "reg_coef", "fisher_samples", "regularize_critic"):  # LEGION's own switches replace these
+    for k in ("cl_method", "task_id", "hide_task_id", "reg_coef", "fisher_samples", "regularize_critic"):  # LEGION's own switches replace these
         del c[k]
     c.update(stream="legion10", reset_entropy=False)  # per-task entropy coefficients: nothing to reset
     v["legion"] = dict(

@@ -228,3 +228,33 @@ def test_continual_world_networks_from_the_variant():
     v["qf_kwargs"]["activation"] = "lrelu"
     with pytest.raises(ConfigError, match="unknown activation 'lrelu'; valid: relu, leaky_relu"):
         registry.get_config(v, 41, 4, torch.device("cpu"), num_heads=2)
+
+
+def test_hide_task_id_the_one_hot_only_picks_the_head(tmp_path):
+    """With hide_task_id (CW's default) the trunks take the observation without the one-hot: on one
+    state, the task-j output is head j of one shared trunk output, whatever the task."""
+    from lifelong_rl import registry
+
+    v = quick_continual("ewc", hide_task_id=True)
+    heads, obs_dim, act_dim = 2, 41, 4
+    trainer = registry.get_config(v, obs_dim, act_dim, torch.device("cpu"), num_heads=heads, hide_task_id=True)["trainer"]
+    pi, qfs = trainer.policy, trainer.qfs
+    assert pi.net.hidden[0].in_features == obs_dim - heads and qfs.input_size == obs_dim - heads + act_dim
+    torch.manual_seed(0)
+    state, action = torch.randn(3, obs_dim - heads), torch.randn(3, act_dim)
+    trunk_pi = pi.net(state).unflatten(-1, (heads, 2 * act_dim))
+    trunk_q = ParallelizedEnsemble.forward(qfs, torch.cat([state, action], -1))
+    for j in range(heads):
+        obs = torch.cat([state, torch.nn.functional.one_hot(torch.full((3,), j), heads).float()], -1)
+        mean, log_std = trunk_pi[:, j].chunk(2, dim=-1)
+        dist = pi(obs)
+        assert torch.allclose(dist.mean, mean) and torch.allclose(dist.std, log_std.clamp(-20, 2).exp())
+        assert torch.allclose(qfs(torch.cat([obs, action], -1)), trunk_q[..., j:j + 1])
+    algo = experiment(v, str(tmp_path))
+    assert algo.trainer.policy.net.hidden[0].in_features == algo.trainer.policy.obs_dim - 2
+    df = pd.read_csv(tmp_path / "progress.csv")
+    assert df["continual/task index"].tolist() == [0, 0, 1, 1] and df["trainer/Policy Regularizer Penalty"].iloc[-1] > 0
+    r = run_cli("run_scripts/continual_sac.py", "--quick", "--log-dir", str(tmp_path / "bad"),
+                "--set", "continual/task_id=one_hot", "--set", "continual/hide_task_id=true")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "hide_task_id needs continual/task_id=multi_head" in r.stderr and not os.path.exists(tmp_path / "bad")

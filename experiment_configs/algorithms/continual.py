@@ -43,6 +43,8 @@ def check(variant: Dict[str, Any]) -> None:
     get_cl_method(c["cl_method"])
     if c["task_id"] not in TASK_ID_MODES:
         raise ConfigError(f"unknown continual/task_id '{c['task_id']}'; valid: {', '.join(TASK_ID_MODES)}")
+    if c["hide_task_id"] and c["task_id"] != "multi_head":
+        raise ConfigError(f"continual/hide_task_id needs continual/task_id=multi_head, not '{c['task_id']}'")
     check_stream(variant)
 
 
@@ -58,7 +60,10 @@ def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[s
 
 
 def config_options(variant: Dict[str, Any], tasks: List[str]) -> Dict[str, Any]:
-    return {"num_heads": len(tasks) if variant["continual"]["task_id"] == "multi_head" else 0}
+    c = variant["continual"]
+    if c["task_id"] != "multi_head":
+        return {"num_heads": 0}
+    return {"num_heads": len(tasks), "hide_task_id": c["hide_task_id"]}
 
 
 def build(variant: Dict[str, Any], log_dir: str):

@@ -21,12 +21,12 @@ def net_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def get_config(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
-               num_heads: int = 0) -> Dict[str, Any]:
+               num_heads: int = 0, hide_task_id: bool = False) -> Dict[str, Any]:
     pi, q = net_kwargs(variant["policy_kwargs"]), net_kwargs(variant["qf_kwargs"])
     heads = num_heads
     if heads:
-        policy = MultiHeadTanhGaussianPolicy(obs_dim, action_dim, num_heads=heads, **pi)
-        qfs = MultiHeadEnsemble(2, obs_dim, action_dim, num_heads=heads, **q)
+        policy = MultiHeadTanhGaussianPolicy(obs_dim, action_dim, num_heads=heads, hide_task_id=hide_task_id, **pi)
+        qfs = MultiHeadEnsemble(2, obs_dim, action_dim, num_heads=heads, hide_task_id=hide_task_id, **q)
     else:
         policy = TanhGaussianPolicy(obs_dim, action_dim, **pi)
         qfs = ParallelizedEnsemble(2, obs_dim + action_dim, 1, **q)
