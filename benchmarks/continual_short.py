@@ -42,13 +42,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
 from experiment_utils.launcher import launch, pending_jobs  # noqa: E402
-from lifelong_rl.continual.methods import get_cl_method  # noqa: E402
 from lifelong_rl.continual.metrics import continual_metrics  # noqa: E402
 from lifelong_rl.core.logger import load_snapshot  # noqa: E402
 from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
 from lifelong_rl.models.dpmm import component_purity  # noqa: E402
-from lifelong_rl.registry import default_variant  # noqa: E402
-from lifelong_rl.variants import ConfigError, apply_set  # noqa: E402
+from experiment_configs.registry import default_variant, schema  # noqa: E402
+from lifelong_rl.variants import ConfigError, apply_set, lookup  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 import continual_references  # noqa: E402
@@ -92,7 +91,7 @@ def parse_methods(text: str) -> list:
     methods = [m for m in text.split(",") if m and m != "none"]
     for m in methods:
         if m != "legion":
-            get_cl_method(m)  # ConfigError naming the valid continual methods
+            lookup(schema("continual_sac"), "continual/cl_method").check(m, "--methods")  # names the valid ones
     return methods
 
 
@@ -110,9 +109,9 @@ def continual_variant(method: str, seed: int, args) -> dict:
     else:
         v["continual"]["cl_method"] = method
     v["logging"].update(progress_bar=False, snapshot_mode="last", save_replay_buffer=bool(args.root))
-    default = copy.deepcopy(v)
+    keys = schema(v["algorithm"])
     for assignment in args.set:
-        apply_set(v, default, assignment)  # ConfigError on an unknown key
+        apply_set(v, keys, assignment)  # ConfigError on an unknown key
     return copy.deepcopy(v)
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
 from experiment_utils.launcher import launch  # noqa: E402
-from lifelong_rl.registry import default_variant  # noqa: E402
+from experiment_configs.registry import default_variant  # noqa: E402
 
 
 def main() -> int:

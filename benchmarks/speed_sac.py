@@ -25,7 +25,7 @@ import torch
 
 from experiment_configs.base_experiment import build_algorithm, validate
 from lifelong_rl.envs.make_env import make_env
-from lifelong_rl.registry import default_variant
+from experiment_configs.registry import default_variant
 from lifelong_rl.torch.perf import keep_freed_memory
 
 

@@ -1,7 +1,7 @@
-"""Command line for every run script: flags -> variant overrides -> sweep x seeds -> launch.
+"""Command line of every run script: flags -> variant overrides -> sweep x seeds -> launch.
 
-    python run_scripts/sac.py --env gym/Pendulum-v1 --seed 0 --num-seeds 3 \
-        --set trainer_kwargs/discount=0.98 --sweep trainer_kwargs/policy_lr=1e-3,3e-4 --mode local_par
+Every value is checked against the algorithm's schema before anything is written; bad input is a
+one-line error with exit code 2.
 """
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Tuple
 
-from lifelong_rl import registry
+from experiment_configs import registry
 from lifelong_rl.core.logger import SnapshotError, latest_snapshot, load_snapshot
-from lifelong_rl.core.rl_algorithm import NaNLossError
+from lifelong_rl.core.loop import NaNLossError, summary_line
 from lifelong_rl.envs.make_env import UnknownEnvError
-from lifelong_rl.variants import ConfigError, apply_set, expand_sweep, merge_variant, parse_sweep, set_path
+from lifelong_rl.variants import ConfigError, apply_set, expand_sweep, has_key, lookup, merge_variant, parse_sweep, set_path
 
 MODES = ("local", "local_par")
+BAD_INPUT = (ConfigError, UnknownEnvError, SnapshotError)
 
 # Command-line flags of every continual run script -> variant keys.
 CONTINUAL_FLAGS = {
@@ -32,28 +33,42 @@ CONTINUAL_FLAGS = {
     "--eval-episodes": "continual/eval_episodes",
 }
 
-def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[str, Any]]] = None) -> argparse.ArgumentParser:
-    """Common flags of every run script, plus `extra_flags` {flag: (variant key, default)} of one script."""
-    p = argparse.ArgumentParser(description=description, allow_abbrev=False)
-    for flag, (key, default) in (extra_flags or {}).items():
-        p.add_argument(flag, dest="extra:" + key, type=type(default) if default is not None else str,
-                       help=f"variant key {key} (default {default!r})")
-    p.add_argument("--env", help="metaworld/<task>-v3 or gym/<Id>")
-    p.add_argument("--seed", type=int, help="first seed")
-    p.add_argument("--num-seeds", type=int, default=1, help="run seeds seed..seed+N-1")
-    p.add_argument("--epochs", type=int, help="algorithm_kwargs/num_epochs")
+EXAMPLES = """examples:
+  {script} --quick                                   a smoke run of seconds
+  {script} --seed 0 --num-seeds 3 --mode local_par   three seeds, one process each
+  {script} --set trainer_kwargs/discount=0.98 --sweep trainer_kwargs/policy_lr=1e-3,3e-4 --dry-run
+  {script} --resume data/<exp_name>/<run>            continue a killed run from its last snapshot
+"""
+# With --resume, only these may be given: the others would change the run.
+RESUME_FLAGS = ("resume", "epochs", "no_progress")
+
+
+def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[str, Any]]] = None,
+                 script: str = "run_scripts/<algo>.py") -> argparse.ArgumentParser:
+    """Common flags of every run script, plus `extra_flags` {flag: (variant key, Param)} of one script."""
+    p = argparse.ArgumentParser(description=description, epilog=EXAMPLES.format(script=script), allow_abbrev=False,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag, (key, param) in (extra_flags or {}).items():
+        choices = f" ({', '.join(map(str, param.choices))})" if param.choices else ""
+        p.add_argument(flag, dest="extra:" + key, metavar=param.type.upper(),
+                       help=f"{param.doc}{choices}; variant key {key}, default {param.default!r}")
+    p.add_argument("--env", metavar="NAME", help="metaworld/<task>-v3 or gym/<Id>, e.g. gym/Hopper-v5")
+    p.add_argument("--seed", type=int, metavar="N", help="first seed (child seeds for every env, buffer and network)")
+    p.add_argument("--num-seeds", type=int, default=1, metavar="N", help="run seeds seed..seed+N-1 (default 1)")
+    p.add_argument("--epochs", type=int, metavar="N", help="algorithm_kwargs/num_epochs; with --resume, train a run further")
     p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE", help="override a variant key (repeatable)")
-    p.add_argument("--sweep", action="append", default=[], metavar="KEY/PATH=V1,V2", help="sweep a key (repeatable; Cartesian product)")
-    p.add_argument("--mode", choices=MODES, default="local", help="local: one after another; local_par: one process per run on local cores")
-    p.add_argument("--device", help="cpu or cuda")
-    p.add_argument("--exp-name", help="runs go to <log-dir>/<exp-name>/<run-name>/")
-    p.add_argument("--log-dir", default="data", help="base directory of runs (default: data)")
-    p.add_argument("--snapshot-mode", help="all, last, gap, gap_and_last or none")
-    p.add_argument("--snapshot-gap", type=int)
+    p.add_argument("--sweep", action="append", default=[], metavar="KEY/PATH=V1,V2",
+                   help="sweep a key (repeatable; Cartesian product; lists separated by ';')")
+    p.add_argument("--mode", choices=MODES, default="local", help="local: one run after another; local_par: one process per run")
+    p.add_argument("--device", metavar="DEVICE", help="cpu, cuda or cuda:N")
+    p.add_argument("--exp-name", metavar="NAME", help="runs go to <log-dir>/<exp-name>/<run-name>/")
+    p.add_argument("--log-dir", default="data", metavar="DIR", help="base directory of runs (default: data)")
+    p.add_argument("--snapshot-mode", choices=("all", "last", "gap", "gap_and_last", "none"), help="which snapshots to keep")
+    p.add_argument("--snapshot-gap", type=int, metavar="N", help="epochs between snapshots in the gap modes")
     p.add_argument("--save-replay-buffer", action="store_true", help="put the replay buffer in snapshots (exact resume)")
-    p.add_argument("--log-to-wandb", action="store_true", help="also log to wandb (offline mode without network)")
-    p.add_argument("--log-to-tensorboard", action="store_true")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar; print a line per epoch")
+    p.add_argument("--log-to-wandb", action="store_true", help="also log to wandb (online when logged in, else offline)")
+    p.add_argument("--log-to-tensorboard", action="store_true", help="also log to TensorBoard")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar; a log line per epoch")
     p.add_argument("--dry-run", action="store_true", help="print the expanded variants as JSON and run nothing")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest snapshot")
     p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke run")
@@ -61,11 +76,12 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
 
 
 def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_values: Dict[str, List[Any]]) -> List[Dict[str, Any]]:
-    """Apply flags to the run script's variant and expand the sweep (raises ConfigError)."""
-    default = registry.default_variant(variant.get("algorithm", ""))
-    v = merge_variant(default, variant)
+    """Apply flags to the run script's variant and expand the sweep; every variant is checked (ConfigError)."""
+    name = variant.get("algorithm", "")
+    schema = registry.schema(name)
+    v = merge_variant(registry.default_variant(name), variant)
     if args.quick:
-        for k, val in registry.quick_overrides(v["algorithm"]).items():
+        for k, val in registry.quick_overrides(name).items():
             set_path(v, k, copy.deepcopy(val))
     simple = {
         ("--env", "env"): args.env, ("--seed", "seed"): args.seed, ("--device", "device"): args.device,
@@ -73,42 +89,34 @@ def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_
         ("--snapshot-mode", "logging/snapshot_mode"): args.snapshot_mode,
         ("--snapshot-gap", "logging/snapshot_gap"): args.snapshot_gap,
     }
-    simple.update({(k[len("extra:"):], k[len("extra:"):]): val for k, val in vars(args).items() if k.startswith("extra:")})
-    for (flag, k), val in simple.items():
-        if val is None:
-            continue
-        if not _has_path(default, k):
-            raise ConfigError(f"{flag} does not apply to algorithm '{v['algorithm']}'")
-        set_path(v, k, val)
     for flag, key in ((args.save_replay_buffer, "save_replay_buffer"), (args.log_to_wandb, "log_to_wandb"),
                       (args.log_to_tensorboard, "log_to_tensorboard")):
         if flag:
             v["logging"][key] = True
     if args.no_progress:
         v["logging"]["progress_bar"] = False
+    for (flag, k), val in simple.items():
+        if val is None:
+            continue
+        if not has_key(schema, k):
+            raise ConfigError(f"{flag} does not apply to algorithm '{name}'")
+        set_path(v, k, lookup(schema, k).check(val, k))
+    for k, val in vars(args).items():
+        if k.startswith("extra:") and val is not None:
+            key = k[len("extra:"):]
+            set_path(v, key, lookup(schema, key).parse(val, key))
     for s in args.set:
-        apply_set(v, default, s)
-    sweeps = {k: list(vals) for k, vals in sweep_values.items()}
+        apply_set(v, schema, s)
+    sweeps = {}
+    for k, vals in sweep_values.items():
+        sweeps[k] = [lookup(schema, k).check(val, k) for val in vals]
     for s in args.sweep:
-        k, vals = parse_sweep(s, default)
+        k, vals = parse_sweep(s, schema)
         sweeps[k] = vals
     if args.num_seeds < 1:
         raise ConfigError(f"--num-seeds must be >= 1, got {args.num_seeds}")
     seeds = list(range(v["seed"], v["seed"] + args.num_seeds))
-    variants = expand_sweep(v, sweeps, seeds)
-    from experiment_configs.base_experiment import validate
-
-    for var in variants:
-        validate(var)
-    return variants
-
-
-def _has_path(d: Dict[str, Any], key_path: str) -> bool:
-    for p in key_path.split("/"):
-        if not isinstance(d, dict) or p not in d:
-            return False
-        d = d[p]
-    return True
+    return [registry.validate(var) for var in expand_sweep(v, sweeps, seeds)]
 
 
 def run_name(variant: Dict[str, Any]) -> str:
@@ -124,7 +132,11 @@ def _unique_dir(base: str) -> str:
     return path
 
 
-def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, Optional[str]]:
+Job = Tuple[Dict[str, Any], str, Optional[str]]  # (variant, log dir, snapshot to resume from)
+
+
+def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, Optional[str], str]:
+    """(log dir, error or None, summary line) of one run."""
     variant, log_dir, resume_from, threads = job
     import torch
 
@@ -133,22 +145,22 @@ def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, 
     from experiment_configs.base_experiment import experiment
 
     try:
-        experiment(variant, log_dir, resume_from)
-        return log_dir, None
-    except (ConfigError, UnknownEnvError, SnapshotError, NaNLossError) as e:
-        return log_dir, f"{type(e).__name__}: {e}"
+        loop = experiment(variant, log_dir, resume_from)
+        return log_dir, None, summary_line(loop.summary)
+    except (*BAD_INPUT, NaNLossError) as e:
+        return log_dir, f"{type(e).__name__}: {e}", ""
     except Exception as e:  # a bug: the other runs of a parallel sweep go on, the traceback is kept
         if threads == 0:  # one process (local): raise with its traceback
             raise
         with open(os.path.join(log_dir, "error.txt"), "w") as f:
             f.write(traceback.format_exc())
-        return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)"
+        return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)", ""
 
 
-def pending_jobs(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]]) -> List[Tuple[Dict[str, Any], str, Optional[str]]]:
-    """The (variant, log_dir, resume_from) jobs of a fixed-directory batch (a benchmark, reference runs)
-    still to run: finished runs (metrics.json written, as continual runs do at their end) are left out,
-    a run with a snapshot resumes from its latest one with the snapshot's own variant, the rest start."""
+def pending_jobs(jobs: List[Job]) -> List[Job]:
+    """The jobs of a fixed-directory batch (a benchmark, reference runs) still to run: finished runs
+    (metrics.json written, as continual runs do at their end) are left out, a run with a snapshot
+    resumes from its latest one with the snapshot's own variant, the rest start."""
     todo = []
     for variant, d, _ in jobs:
         if os.path.isfile(os.path.join(d, "metrics.json")):
@@ -162,8 +174,8 @@ def pending_jobs(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]]) -> List[
     return todo
 
 
-def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str, procs: int = 0) -> int:
-    """Run (variant, log_dir, resume_from) jobs; local_par uses `procs` processes (0: one per core)."""
+def launch(jobs: List[Job], mode: str, procs: int = 0) -> int:
+    """Run jobs; local_par uses `procs` processes (0: one per core). Prints each run's end and summary."""
     if mode == "local" or len(jobs) == 1:
         results = [_run_one((*job, 0)) for job in jobs]
     else:
@@ -171,12 +183,12 @@ def launch(jobs: List[Tuple[Dict[str, Any], str, Optional[str]]], mode: str, pro
         threads = max(1, (os.cpu_count() or 1) // procs)
         with mp.get_context("spawn").Pool(procs) as pool:
             results = pool.map(_run_one, [(*job, threads) for job in jobs], chunksize=1)
-    failed = [(d, err) for d, err in results if err]
+    failed = [(d, err) for d, err, _ in results if err]
     for d, err in failed:
         print(f"error: {err} [{d}]", file=sys.stderr)
-    for d, err in results:
+    for d, err, summary in results:
         if not err:
-            print(f"finished: {d}")
+            print(f"finished: {d}" + (f" ({summary})" if summary else ""))
     return 1 if failed else 0
 
 
@@ -185,18 +197,15 @@ def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, Lis
                    extra_flags: Optional[Dict[str, str]] = None) -> int:
     """Entry point of run scripts. `extra_flags` maps a script's own flags to variant keys, e.g.
     {"--stream": "continual/stream"}. Returns the exit code (0 ok, 1 a run failed, 2 bad input)."""
-    flags = {}
-    for flag, key in (extra_flags or {}).items():
-        node = variant
-        for part in key.split("/"):
-            node = node[part]
-        flags[flag] = (key, node)
-    args = build_parser(description, flags).parse_args(argv)
+    schema = registry.schema(variant["algorithm"])
+    flags = {flag: (key, lookup(schema, key)) for flag, key in (extra_flags or {}).items()}
+    parser = build_parser(description, flags, script=os.path.relpath(sys.argv[0]) if sys.argv[0] else "run_scripts/<algo>.py")
+    args = parser.parse_args(argv)
     try:
         if args.resume:
-            return _resume(args)
+            return _resume(args, parser)
         variants = variants_from_args(args, variant, sweep_values or {})
-    except (ConfigError, UnknownEnvError, SnapshotError) as e:
+    except BAD_INPUT as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.dry_run:
@@ -206,7 +215,16 @@ def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, Lis
     return launch(jobs, args.mode)
 
 
-def _resume(args: argparse.Namespace) -> int:
+def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from experiment_configs.base_experiment import check_resumable
+
+    defaults = vars(parser.parse_args([]))
+    changed = [k for k, val in vars(args).items() if k not in RESUME_FLAGS and val != defaults[k]]
+    if changed:
+        flags = ", ".join("--" + k.split(":")[-1].split("/")[-1].replace("_", "-") if k.startswith("extra:")
+                          else "--" + k.replace("_", "-") for k in changed)
+        raise ConfigError(f"--resume continues a run as it was; {flags} would change it (only --epochs and "
+                          "--no-progress may be given): start a new run instead")
     run_dir = args.resume
     if not os.path.isdir(run_dir):
         raise SnapshotError(f"run directory not found: {run_dir}")
@@ -214,12 +232,14 @@ def _resume(args: argparse.Namespace) -> int:
     if path is None:
         raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
     snap = load_snapshot(path)
+    check_resumable(snap, path)
     variant = snap["variant"]
     num_epochs = int(snap["num_epochs"])
     if args.epochs is not None:
-        if not _has_path(variant, "algorithm_kwargs/num_epochs"):
+        if "algorithm_kwargs" not in variant or "num_epochs" not in variant["algorithm_kwargs"]:
             raise ConfigError(f"--epochs does not apply to algorithm '{variant['algorithm']}'")
         variant["algorithm_kwargs"]["num_epochs"] = num_epochs = args.epochs
+        registry.validate(variant)
     if args.no_progress:
         variant["logging"]["progress_bar"] = False
     if snap["epoch"] + 1 >= num_epochs:

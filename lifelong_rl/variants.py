@@ -1,16 +1,97 @@
-"""Variants are nested dicts. Every key must exist in the algorithm's default variant: an unknown
-or misspelled key is an error naming it and the valid keys (no silent **kwargs sinks)."""
+"""Variants are nested dicts, declared by a schema: every key has a type, a range or choices, and a
+one-line doc. An unknown or misspelled key, an ill-typed value or one out of range is a
+ConfigError naming the key and what is valid (no silent **kwargs sinks)."""
 from __future__ import annotations
 
 import ast
 import copy
 import difflib
 import itertools
-from typing import Any, Dict, Iterable, List, Tuple
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 
 class ConfigError(ValueError):
     """Bad user input in a variant or on the command line (reported in one line, exit code 2)."""
+
+
+TYPES = ("int", "float", "bool", "str", "ints", "float?")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One variant key. type: int, float, bool, str, ints (a list of ints), float? (a float or None).
+    low / high: inclusive bounds; choices: the valid values; pattern: a regex a str must match."""
+    default: Any
+    doc: str
+    type: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    choices: Tuple[Any, ...] = ()
+    pattern: str = ""
+
+    def describe(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        kind = {"ints": "a list of ints like [256,256]", "float?": "a float or None"}.get(self.type, f"a{'n' if self.type == 'int' else ''} {self.type}")
+        bounds = [f">= {self.low:g}" if self.low is not None else "", f"<= {self.high:g}" if self.high is not None else ""]
+        return kind + "".join(f" {b}" for b in bounds if b)
+
+    def check(self, value: Any, key: str) -> Any:
+        """`value` if it fits this key (ints widened to float where a float is declared), else ConfigError."""
+        t = self.type
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+            "float?": value is None or isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+            "bool": isinstance(value, bool),
+            "str": isinstance(value, str),
+            "ints": isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in value),
+        }[t]
+        if ok and t in ("float", "float?") and value is not None:
+            value = float(value)
+        if ok and self.low is not None and value is not None and t in ("int", "float", "float?"):
+            ok = value >= self.low
+        if ok and self.high is not None and value is not None and t in ("int", "float", "float?"):
+            ok = value <= self.high
+        if ok and self.choices:
+            ok = value in self.choices
+        if ok and self.pattern:
+            ok = re.fullmatch(self.pattern, value) is not None
+        if not ok:
+            raise ConfigError(f"bad value {value!r} for '{key}': expected {self.describe()}")
+        return list(value) if t == "ints" else value
+
+    def parse(self, text: str, key: str) -> Any:
+        """A command-line value, typed by this key."""
+        t, s = self.type, text.strip()
+        try:
+            if t == "bool":
+                low = s.lower()
+                value: Any = True if low in ("1", "true", "yes", "on") else False if low in ("0", "false", "no", "off") else text
+            elif t == "int":
+                f = float(s)  # accepts 1e6
+                value = int(f) if math.isfinite(f) and f == int(f) else text
+            elif t in ("float", "float?"):
+                value = None if t == "float?" and s.lower() in ("none", "null", "") else float(s)
+            elif t == "ints":
+                value = ast.literal_eval(s)
+            else:
+                value = text
+        except (ValueError, SyntaxError, OverflowError):
+            value = text
+        return self.check(value, key)
+
+
+Schema = Dict[str, Any]  # nested: key -> Param or Schema
+
+
+def defaults(schema: Schema) -> Dict[str, Any]:
+    """The default variant of a schema."""
+    return {k: defaults(p) if isinstance(p, dict) else copy.deepcopy(p.default) for k, p in schema.items()}
 
 
 def _valid_keys_msg(path: str, bad: str, valid: Iterable[str]) -> str:
@@ -35,58 +116,47 @@ def merge_variant(default: Dict[str, Any], overrides: Dict[str, Any], path: str 
             out[k] = copy.deepcopy(v)
         elif isinstance(default[k], dict):
             if not isinstance(v, dict):
-                raise ConfigError(f"variant key '{path + '/' if path else ''}{k}' must be a dict, got {type(v).__name__}")
+                raise ConfigError(f"variant key '{path + '/' if path else ''}{k}' is a group, got {type(v).__name__}")
             out[k] = merge_variant(default[k], v, f"{path}/{k}" if path else k)
         else:
             out[k] = copy.deepcopy(v)
     return out
 
 
-def _lookup(default: Dict[str, Any], key_path: str) -> Tuple[List[str], Any]:
+def check_variant(variant: Dict[str, Any], schema: Schema, path: str = "") -> None:
+    """Every value of a complete variant against its declared type, range and choices (in place:
+    ints become floats where floats are declared)."""
+    for k, p in schema.items():
+        key = f"{path}/{k}" if path else k
+        if isinstance(p, dict):
+            check_variant(variant[k], p, key)
+        else:
+            variant[k] = p.check(variant[k], key)
+
+
+def lookup(schema: Schema, key_path: str) -> Param:
+    """The Param at 'a/b/c', or ConfigError naming the valid keys."""
     parts = [p for p in key_path.split("/") if p]
     if not parts:
         raise ConfigError(f"empty variant key in '{key_path}'")
-    node, path = default, ""
+    node, path = schema, ""
     for p in parts[:-1]:
-        if not isinstance(node, dict) or p not in node or not isinstance(node[p], dict):
+        if p not in node or not isinstance(node[p], dict):
             raise ConfigError(_valid_keys_msg(path, p, [k for k, v in node.items() if isinstance(v, dict)]))
         node, path = node[p], f"{path}/{p}" if path else p
     if parts[-1] not in node:
         raise ConfigError(_valid_keys_msg(path, parts[-1], node.keys()))
     if isinstance(node[parts[-1]], dict):
         raise ConfigError(f"variant key '{key_path}' is a group; set one of its keys: {', '.join(sorted(node[parts[-1]]))}")
-    return parts, node[parts[-1]]
+    return node[parts[-1]]
 
 
-def parse_value(text: str, like: Any, key: str) -> Any:
-    """Parse a command-line value with the type of the default value `like`."""
+def has_key(schema: Schema, key_path: str) -> bool:
     try:
-        if isinstance(like, bool):
-            low = text.strip().lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(like, int):
-            v = float(text)  # accepts 1e6
-            if v != int(v):
-                raise ValueError
-            return int(v)
-        if isinstance(like, float):
-            return float(text)
-        if isinstance(like, str):
-            return text
-        if isinstance(like, (list, tuple)) or like is None:
-            try:
-                return ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                if like is None:
-                    return text
-                raise
-    except (ValueError, SyntaxError):
-        pass
-    raise ConfigError(f"bad value '{text}' for '{key}': expected {type(like).__name__} like {like!r}")
+        lookup(schema, key_path)
+        return True
+    except ConfigError:
+        return False
 
 
 def set_path(variant: Dict[str, Any], key_path: str, value: Any) -> None:
@@ -97,26 +167,24 @@ def set_path(variant: Dict[str, Any], key_path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def parse_assignment(text: str, default: Dict[str, Any]) -> Tuple[str, str]:
+def parse_assignment(text: str, schema: Schema) -> Tuple[str, str, Param]:
     if "=" not in text:
         raise ConfigError(f"expected key/path=value, got '{text}'")
     key, value = text.split("=", 1)
-    _lookup(default, key.strip())
-    return key.strip(), value
+    key = key.strip()
+    return key, value, lookup(schema, key)
 
 
-def apply_set(variant: Dict[str, Any], default: Dict[str, Any], assignment: str) -> None:
-    key, text = parse_assignment(assignment, default)
-    _, like = _lookup(default, key)
-    set_path(variant, key, parse_value(text, like, key))
+def apply_set(variant: Dict[str, Any], schema: Schema, assignment: str) -> None:
+    key, text, param = parse_assignment(assignment, schema)
+    set_path(variant, key, param.parse(text, key))
 
 
-def parse_sweep(assignment: str, default: Dict[str, Any]) -> Tuple[str, List[Any]]:
-    """'a/b=1,2,3' -> ('a/b', [1, 2, 3]), each typed from the default. Lists: use ';' between values."""
-    key, text = parse_assignment(assignment, default)
-    _, like = _lookup(default, key)
-    sep = ";" if isinstance(like, (list, tuple)) or like is None and ";" in text else ","
-    values = [parse_value(t, like, key) for t in text.split(sep) if t.strip() != ""]
+def parse_sweep(assignment: str, schema: Schema) -> Tuple[str, List[Any]]:
+    """'a/b=1,2,3' -> ('a/b', [1, 2, 3]), each typed by the schema. Lists: use ';' between values."""
+    key, text, param = parse_assignment(assignment, schema)
+    sep = ";" if param.type == "ints" else ","
+    values = [param.parse(t, key) for t in text.split(sep) if t.strip() != ""]
     if not values:
         raise ConfigError(f"sweep '{assignment}' has no values")
     return key, values
@@ -130,7 +198,6 @@ def expand_sweep(variant: Dict[str, Any], sweep_values: Dict[str, List[Any]], se
         for seed in seeds:
             v = copy.deepcopy(variant)
             for k, val in zip(keys, combo):
-                _lookup(variant, k)
                 set_path(v, k, copy.deepcopy(val))
             v["seed"] = seed
             v["sweep_point"] = {k: val for k, val in zip(keys, combo)}

@@ -9,9 +9,9 @@ task descriptions.
 import sys
 
 from experiment_utils.launcher import CONTINUAL_FLAGS, run_experiment
-from lifelong_rl.registry import default_variant
+from experiment_configs.registry import default_variant
 
-# The full default variant lives in lifelong_rl/registry.py; edit the copy here or use --set.
+# The full default variant (every key with its doc) is the schema in experiment_configs/configs/; edit the copy here or use --set.
 variant = default_variant("legion")
 
 # Values to sweep over (Cartesian product), e.g. {"legion/prior": ["dpmm", "gauss"], "legion/language": ["on", "off"]}.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from experiment_utils.launcher import launch, pending_jobs
 from lifelong_rl.envs.streams import stream_episode_length, stream_tasks
-from lifelong_rl.registry import default_variant
+from experiment_configs.registry import default_variant, schema
 from lifelong_rl.variants import ConfigError, apply_set
 
 
@@ -27,7 +27,7 @@ def reference_jobs(stream: str, steps_per_task: int, eval_every: int, eval_episo
                    overrides: List[str], log_dir: str, num_tasks: int = 0) -> List[Tuple[Dict[str, Any], str, None]]:
     """One single-task SAC job per distinct task of the stream (raises ConfigError on a bad override)."""
     tasks = list(dict.fromkeys(stream_tasks(stream, num_tasks or None)))  # each task once
-    jobs, default = [], default_variant("continual_sac")
+    jobs, keys = [], schema("continual_sac")
     for t in tasks:
         v = default_variant("continual_sac")
         v.update(seed=seed, exp_name="references")
@@ -36,7 +36,7 @@ def reference_jobs(stream: str, steps_per_task: int, eval_every: int, eval_episo
                               episode_length=stream_episode_length(stream))
         v["logging"].update(progress_bar=False, snapshot_mode="last")
         for assignment in overrides:
-            apply_set(v, default, assignment)
+            apply_set(v, keys, assignment)
         jobs.append((copy.deepcopy(v), os.path.join(log_dir, f"{t}_s{seed}"), None))
     return jobs
 

@@ -9,7 +9,8 @@ import argparse
 import json
 import sys
 
-from lifelong_rl.core.evaluation import evaluate, load_policies
+from experiment_configs.evaluation import load_policies
+from lifelong_rl.core.evaluation import evaluate
 from lifelong_rl.core.logger import SnapshotError
 from lifelong_rl.envs.make_env import UnknownEnvError
 from lifelong_rl.variants import ConfigError

@@ -17,11 +17,10 @@ from typing import Any, Dict
 
 import torch
 
-from lifelong_rl import registry
+from experiment_configs import registry
 from lifelong_rl.core.evaluation import evaluate
 from lifelong_rl.core.logger import SnapshotError, load_snapshot
 from lifelong_rl.samplers.collectors import rollout
-from lifelong_rl.torch.pytorch_util import seed_everything
 
 
 def gaussian_kl(p, q) -> torch.Tensor:
@@ -31,12 +30,11 @@ def gaussian_kl(p, q) -> torch.Tensor:
 
 def probe(path: str, task: int = 0) -> Dict[str, Any]:
     snap = load_snapshot(path)
-    reg = (snap.get("continual") or {}).get("policy_regularizer")
+    reg = ((snap.get("schedule") or {}).get("strategy") or {}).get("policy_regularizer")
     if not reg or not reg["anchors"]:
         raise SnapshotError(f"{path} holds no consolidated actor regulariser (not an l2/ewc run past its first task)")
     variant = snap["variant"]
-    seed_everything(variant["seed"])
-    trainer, entries = registry.evaluation_setup(variant, torch.device("cpu"), variant["seed"])
+    trainer, entries = registry.evaluation_setup(variant)
     trainer.load_state_dict(snap["trainer"])
     if not 0 <= task < len(entries):
         raise ValueError(f"--task {task} is not in the stream's {len(entries)} tasks")

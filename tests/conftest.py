@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from lifelong_rl.registry import default_variant
+from experiment_configs.registry import default_variant
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,7 +12,7 @@ from lifelong_rl.continual.regularizers import ParameterRegularizer, actor_fishe
 from lifelong_rl.core.logger import load_snapshot
 from lifelong_rl.models.networks import ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
-from lifelong_rl.registry import default_variant, quick_overrides
+from experiment_configs.registry import default_variant, quick_overrides
 from lifelong_rl.variants import ConfigError, set_path
 
 from conftest import reset_goals, run_cli
@@ -215,7 +215,7 @@ def test_reference_runs_give_forward_transfer_and_a_rerun_skips_them(tmp_path, c
 
 def test_continual_world_networks_from_the_variant():
     """policy_kwargs / qf_kwargs activation and layer_norm reach the multi-head actor and critics."""
-    from lifelong_rl import registry
+    from experiment_configs import registry
 
     v = quick_continual("ewc")
     for k in ("policy_kwargs", "qf_kwargs"):
@@ -233,7 +233,7 @@ def test_continual_world_networks_from_the_variant():
 def test_hide_task_id_the_one_hot_only_picks_the_head(tmp_path):
     """With hide_task_id (CW's default) the trunks take the observation without the one-hot: on one
     state, the task-j output is head j of one shared trunk output, whatever the task."""
-    from lifelong_rl import registry
+    from experiment_configs import registry
 
     v = quick_continual("ewc", hide_task_id=True)
     heads, obs_dim, act_dim = 2, 41, 4

@@ -13,7 +13,7 @@ from lifelong_rl.models import language
 from lifelong_rl.models.dpmm import DPMMPrior, StandardNormalPrior, component_purity
 from lifelong_rl.models.networks import Mlp, ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
-from lifelong_rl.registry import default_variant, quick_overrides
+from experiment_configs.registry import default_variant, quick_overrides
 from lifelong_rl.trainers.legion import LatentEncoder, LegionTrainer
 from lifelong_rl.trainers.sac import SACTrainer
 from lifelong_rl.variants import ConfigError, set_path

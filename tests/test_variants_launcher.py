@@ -5,7 +5,7 @@ import torch
 
 from experiment_configs.base_experiment import validate
 from experiment_utils.launcher import build_parser, variants_from_args
-from lifelong_rl.registry import default_variant, get_spec
+from experiment_configs.registry import default_variant, get_spec
 from lifelong_rl.variants import ConfigError, expand_sweep, merge_variant, parse_value
 
 from conftest import run_cli

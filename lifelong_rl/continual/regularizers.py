@@ -29,6 +29,10 @@ class ParameterRegularizer:
     def active(self) -> bool:
         return bool(self.anchors)
 
+    def penalty_if_active(self) -> Optional[torch.Tensor]:
+        """The penalty once anchored (after the first task), else None: the trainer adds nothing."""
+        return self.penalty() if self.active else None
+
     def penalty(self) -> torch.Tensor:
         params = dict(self.module.named_parameters())
         terms = [(self.weights[n] * (params[n] - self.anchors[n]).pow(2)).sum() for n in self.names]

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 SNAPSHOT_MODES = ("all", "last", "gap", "gap_and_last", "none")
 
@@ -118,6 +119,21 @@ class CsvTable:
         return len(rows) - len(keep)
 
 
+def wandb_mode() -> str:
+    """WANDB_MODE if set; else online when an API key is configured (WANDB_API_KEY or a netrc
+    entry for api.wandb.ai), offline otherwise (no prompt, no failed login on a closed network)."""
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    if os.environ.get("WANDB_API_KEY"):
+        return "online"
+    netrc = os.path.expanduser(os.environ.get("NETRC", "~/.netrc"))
+    try:
+        with open(netrc) as f:
+            return "online" if "api.wandb.ai" in f.read() else "offline"
+    except OSError:
+        return "offline"
+
+
 def _jsonable(x: Any) -> Any:
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -155,21 +171,22 @@ class Logger:
         if log_to_wandb:
             import wandb  # the `log` extra
 
-            os.environ.setdefault("WANDB_MODE", "offline")
             self._wandb = wandb.init(dir=log_dir, config=_jsonable(variant), name=os.path.basename(log_dir),
-                                     project=variant.get("exp_name", "lifelong_rl"), reinit=True)
+                                     project=variant.get("exp_name", "lifelong_rl"), reinit=True, mode=wandb_mode())
         if log_to_tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # the `log` extra
 
             self._tb = SummaryWriter(os.path.join(log_dir, "tb"))
 
     # -- text -----------------------------------------------------------------------------
-    def log(self, msg: str) -> None:
+    def log(self, msg: str, always: bool = False) -> None:
+        """A line in debug.log, also printed when echoing (no progress bar) or when `always`
+        (task switches, resumes, the summary), above the progress bar if there is one."""
         line = f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S} | {msg}"
         self._debug.write(line + "\n")
         self._debug.flush()
-        if self.echo:
-            print(line, flush=True)
+        if self.echo or always:
+            tqdm.write(line)
 
     # -- tabular --------------------------------------------------------------------------
     def record_dict(self, d: Dict[str, Any], prefix: str = "") -> None:

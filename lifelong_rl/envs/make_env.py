@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import Optional
 
 import gymnasium as gym
 import numpy as np
@@ -42,13 +43,15 @@ def make_env(
     seed: int = 0,
     max_path_length: int = 0,
     new_goal_each_episode: bool = False,
+    goal_seed: Optional[int] = None,
 ) -> gym.Env:
     """Build a seeded env. `max_path_length` > 0 sets the episode length (truncation), 0 keeps the
-    env's own (MetaWorld: 500; gymnasium: the registered time limit)."""
+    env's own (MetaWorld: 500; gymnasium: the registered time limit). `seed` seeds the simulator and
+    action sampler; `goal_seed` (default: `seed`) picks a MetaWorld task's fixed goal."""
     validate_env_name(name)
     family, env_id = name.split("/", 1)
     if family == "metaworld":
-        env = MetaWorldTaskEnv(env_id, seed, max_path_length or DEFAULT_EPISODE_LENGTH, new_goal_each_episode)
+        env = MetaWorldTaskEnv(env_id, seed, max_path_length or DEFAULT_EPISODE_LENGTH, new_goal_each_episode, goal_seed)
     else:
         if new_goal_each_episode:
             raise ValueError(f"new_goal_each_episode applies to MetaWorld tasks only, not '{name}'")
@@ -67,8 +70,8 @@ def make_env(
 
 
 def episode_length(env: gym.Env) -> int:
-    """The episode length the env truncates at."""
-    if isinstance(env, MetaWorldTaskEnv):
-        return env.max_path_length
+    """The episode length the env truncates at (through any wrappers)."""
+    if isinstance(env.unwrapped, MetaWorldTaskEnv):
+        return env.unwrapped.max_path_length
     spec = getattr(env, "spec", None)
     return int(spec.max_episode_steps) if spec is not None and spec.max_episode_steps else 1000

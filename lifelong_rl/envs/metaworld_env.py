@@ -1,8 +1,9 @@
 """A single MetaWorld v3 task as a plain gymnasium env.
 
-Goals: MetaWorld generates 50 goal configurations per task from a seed. By default the run's seed
-picks one and keeps it for every episode (the usual single-task setting); with
-`new_goal_each_episode` a new one of the 50 is drawn at every reset. The goal position is part of
+Goals: MetaWorld generates 50 goal configurations per task from a seed. By default `goal_seed`
+picks one and keeps it for every episode (the usual single-task setting), so the exploration and
+evaluation envs of a task share their goal while their simulators have seeds of their own; with
+`new_goal_each_episode` a new one of the 50 is drawn at every reset, from the env's own `seed`. The goal position is part of
 the observation (goal observable), so a policy can follow a changing goal.
 """
 from __future__ import annotations
@@ -30,18 +31,20 @@ class MetaWorldTaskEnv(gym.Env):
         seed: int = 0,
         max_path_length: int = DEFAULT_EPISODE_LENGTH,
         new_goal_each_episode: bool = False,
+        goal_seed: Optional[int] = None,
     ):
         import metaworld
 
         if task not in metaworld_task_names():
             raise ValueError(f"unknown MetaWorld task '{task}'")
         self.task_name = task
-        benchmark = metaworld.MT1(task, seed=seed)
+        goal_seed = seed if goal_seed is None else goal_seed
+        benchmark = metaworld.MT1(task, seed=goal_seed)
         self._env = benchmark.train_classes[task]()
         self._tasks = benchmark.train_tasks
+        self._env.set_task(self._tasks[int(np.random.default_rng(goal_seed).integers(len(self._tasks)))])
         self._goal_rng = np.random.default_rng(seed)
         self.new_goal_each_episode = new_goal_each_episode
-        self._env.set_task(self._tasks[int(self._goal_rng.integers(len(self._tasks)))])
         self._env.seed(seed)
         self._env.max_path_length = int(max_path_length)
         self.max_path_length = int(max_path_length)

@@ -8,36 +8,6 @@ import torch
 from torch import nn
 
 
-class Normalizer(nn.Module):
-    """Running mean / std of inputs (buffers, so they are saved with the network)."""
-
-    def __init__(self, dim: int, eps: float = 1e-6):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("std", torch.ones(dim))
-        self.register_buffer("count", torch.zeros(()))
-        self.eps = eps
-
-    @torch.no_grad()
-    def update(self, x: torch.Tensor) -> None:
-        """Merge a batch into the running moments (Chan et al. parallel variance)."""
-        x = x.reshape(-1, x.shape[-1])
-        n = x.shape[0]
-        if n == 0:
-            return
-        batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
-        total = self.count + n
-        delta = batch_mean - self.mean
-        new_mean = self.mean + delta * n / total
-        m2 = self.std.pow(2) * self.count + batch_var * n + delta.pow(2) * self.count * n / total
-        self.mean.copy_(new_mean)
-        self.std.copy_((m2 / total).clamp_min(self.eps).sqrt())
-        self.count.copy_(total)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
-
-
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "swish")
 
 
@@ -53,7 +23,7 @@ def _activation(name: str) -> nn.Module:
 
 
 class Mlp(nn.Module):
-    """Fully connected network with an optional input normaliser. `layer_norm`: the first hidden
+    """Fully connected network. `layer_norm`: the first hidden
     layer is linear -> LayerNorm -> tanh (Continual World's trunk), the others use `activation`."""
 
     def __init__(
@@ -62,13 +32,11 @@ class Mlp(nn.Module):
         output_size: int,
         hidden_sizes: Sequence[int],
         activation: str = "relu",
-        normalize_input: bool = False,
         last_layer_init_w: Optional[float] = None,
         layer_norm: bool = False,
     ):
         super().__init__()
         self.input_size, self.output_size = input_size, output_size
-        self.normalizer = Normalizer(input_size) if normalize_input else None
         layers, last = [], input_size
         for i, h in enumerate(hidden_sizes):
             if i == 0 and layer_norm:
@@ -83,8 +51,6 @@ class Mlp(nn.Module):
             nn.init.uniform_(self.last.bias, -last_layer_init_w, last_layer_init_w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.normalizer is not None:
-            x = self.normalizer(x)
         return self.last(self.hidden(x))
 
 
@@ -132,12 +98,10 @@ class ParallelizedEnsemble(nn.Module):
         output_size: int,
         hidden_sizes: Sequence[int],
         activation: str = "relu",
-        normalize_input: bool = False,
         layer_norm: bool = False,
     ):
         super().__init__()
         self.ensemble_size, self.input_size, self.output_size = ensemble_size, input_size, output_size
-        self.normalizer = Normalizer(input_size) if normalize_input else None
         dims = [input_size, *hidden_sizes, output_size]
         self.layers = nn.ModuleList(
             ParallelizedLayer(ensemble_size, i, o) for i, o in zip(dims[:-1], dims[1:])
@@ -146,8 +110,6 @@ class ParallelizedEnsemble(nn.Module):
         self.first_norm = ParallelizedLayerNorm(ensemble_size, hidden_sizes[0]) if layer_norm and hidden_sizes else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.normalizer is not None:
-            x = self.normalizer(x)
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(self.ensemble_size, -1, -1)
         for i, layer in enumerate(self.layers[:-1]):

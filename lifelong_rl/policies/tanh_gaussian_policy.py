@@ -22,12 +22,11 @@ class TanhGaussianPolicy(nn.Module):
         action_dim: int,
         hidden_sizes: Sequence[int],
         activation: str = "relu",
-        normalize_input: bool = False,
         layer_norm: bool = False,
     ):
         super().__init__()
         self.obs_dim, self.action_dim = obs_dim, action_dim
-        self.net = Mlp(obs_dim, 2 * action_dim, hidden_sizes, activation, normalize_input, layer_norm=layer_norm)
+        self.net = Mlp(obs_dim, 2 * action_dim, hidden_sizes, activation, layer_norm=layer_norm)
 
     def forward(self, obs: torch.Tensor) -> TanhNormal:
         mean, log_std = self.net(obs).chunk(2, dim=-1)

@@ -39,6 +39,9 @@ class EpisodeStats:
         if success is not None:
             self.successes.append(success)
 
+    def __len__(self) -> int:
+        return len(self.returns)
+
     def pop(self, prefix: str) -> Dict[str, float]:
         out: Dict[str, float] = {f"{prefix}num episodes": len(self.returns)}
         if self.returns:
@@ -52,11 +55,13 @@ class EpisodeStats:
 
 
 def rollout(env: gym.Env, policy, max_path_length: int) -> Dict[str, Any]:
-    """One episode from reset until termination, truncation or `max_path_length` steps."""
+    """One episode from reset until termination, truncation or `max_path_length` steps. The
+    path holds the transition arrays, `success` and the env's infos (`env_infos`)."""
     obs, _ = env.reset()
     policy.reset()
     keys = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts")
     path: Dict[str, list] = {k: [] for k in keys}
+    infos = []
     success = None  # MetaWorld: 1 if info["success"] was 1 at any step of the episode
     for t in range(max_path_length):
         a = policy.get_action(obs)
@@ -66,11 +71,13 @@ def rollout(env: gym.Env, policy, max_path_length: int) -> Dict[str, Any]:
         timeout = truncated or t == max_path_length - 1
         for k, v in zip(keys, (obs, a, r, next_obs, terminated, timeout and not terminated)):
             path[k].append(v)
+        infos.append(info)
         obs = next_obs
         if terminated or truncated:
             break
-    out = {k: np.asarray(v, dtype=np.float32) for k, v in path.items()}
+    out: Dict[str, Any] = {k: np.asarray(v, dtype=np.float32) for k, v in path.items()}
     out["success"] = success
+    out["env_infos"] = infos
     return out
 
 
@@ -81,57 +88,76 @@ class PathCollector:
         self.env, self.policy, self.max_path_length = env, policy, max_path_length
         self.stats = EpisodeStats()
 
-    def collect_new_paths(self, num_steps: int, discard_incomplete_paths: bool = True) -> List[Dict[str, Any]]:
-        """Episodes until `num_steps` steps are gathered (at least one episode)."""
-        paths, steps = [], 0
-        while steps < num_steps or not paths:
-            path_len = min(self.max_path_length, max(num_steps - steps, 1)) if not discard_incomplete_paths else self.max_path_length
-            path = rollout(self.env, self.policy, path_len)
-            n = len(path["rewards"])
-            complete = n == self.max_path_length or path["terminals"][-1] > 0 or path["timeouts"][-1] > 0
-            if discard_incomplete_paths and not complete:
-                break
+    def collect_episodes(self, num_episodes: int) -> List[Dict[str, Any]]:
+        paths = []
+        for _ in range(num_episodes):
+            path = rollout(self.env, self.policy, self.max_path_length)
+            self.stats.add(float(path["rewards"].sum()), len(path["rewards"]), path["success"])
             paths.append(path)
-            steps += n
-            self.stats.add(float(path["rewards"].sum()), n, path["success"])
         return paths
 
     def get_diagnostics(self, prefix: str = "evaluation/") -> Dict[str, float]:
         return self.stats.pop(prefix)
 
+    def state_dict(self) -> Dict[str, Any]:
+        return {"env_rng": env_rng_state(self.env)}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        set_env_rng_state(self.env, state["env_rng"])
+
 
 class StepCollector:
-    """Takes exploration steps one at a time, carrying the episode across calls."""
+    """Takes exploration steps one at a time, carrying the episode across calls.
 
-    def __init__(self, env: gym.Env, policy, max_path_length: int, task_id: int = 0):
+    A snapshot holds the episode in progress as the env's random state at its reset and the
+    actions taken since; `load_state_dict` replays them (simulators are deterministic given both),
+    so a resumed run continues the very episode an uninterrupted one does. Buffers with fields
+    beyond a transition's get them from the env's info dict by name."""
+
+    def __init__(self, env: gym.Env, policy, max_path_length: int, task_id: int = 0,
+                 stats: Optional[EpisodeStats] = None):
         self.env, self.policy, self.max_path_length, self.task_id = env, policy, max_path_length, task_id
-        self.stats = EpisodeStats()
+        self.stats = stats if stats is not None else EpisodeStats()
         self._obs: Optional[np.ndarray] = None
         self._ret, self._len, self._success = 0.0, 0, None
+        self._episode_start: Optional[Dict[str, Any]] = None  # env random state before the reset
+        self._actions: List[np.ndarray] = []
         self.num_steps_total = 0
         self.num_paths_total = 0
 
     def _start_episode(self) -> None:
+        self._episode_start = env_rng_state(self.env)
+        self._actions = []
         self._obs, _ = self.env.reset()
         self.policy.reset()
         self._ret, self._len, self._success = 0.0, 0, None
 
     def end_episode(self) -> None:
-        """Drop the current episode (e.g. on a task switch or resume); the next step resets."""
+        """Drop the current episode; the next step resets."""
         self._obs = None
 
-    def collect_one_step(self, replay_buffer, random_action: bool = False) -> None:
-        if self._obs is None:
-            self._start_episode()
-        obs = self._obs
-        a = self.env.action_space.sample() if random_action else self.policy.get_action(obs)
+    def _step(self, a: np.ndarray):
         next_obs, r, terminated, truncated, info = self.env.step(a)
+        self._actions.append(np.asarray(a, dtype=np.float32))
         self._len += 1
         self._ret += float(r)
         if "success" in info:
             self._success = max(self._success or 0.0, float(info["success"]))
-        timeout = truncated or self._len >= self.max_path_length
-        replay_buffer.add_sample(obs, a, r, next_obs, terminated, timeout and not terminated, self.task_id)
+        return next_obs, r, terminated, truncated or self._len >= self.max_path_length, info
+
+    def collect_one_step(self, buffer, random_action: bool = False) -> Dict[str, Any]:
+        """One env step into `buffer`; returns the env's info dict of the step."""
+        if self._obs is None:
+            self._start_episode()
+        obs = self._obs
+        a = self.env.action_space.sample() if random_action else self.policy.get_action(obs)
+        next_obs, r, terminated, timeout, info = self._step(a)
+        sample = dict(observations=obs, actions=a, rewards=r, next_observations=next_obs, terminals=float(terminated),
+                      timeouts=float(timeout and not terminated), task_ids=self.task_id)
+        for k in buffer.fields:
+            if k not in sample:
+                sample[k] = info[k]
+        buffer.add_sample(**sample)
         self.num_steps_total += 1
         if terminated or timeout:
             self.stats.add(self._ret, self._len, self._success)
@@ -139,23 +165,31 @@ class StepCollector:
             self._obs = None
         else:
             self._obs = next_obs
+        return info
 
-    def collect_new_steps(self, replay_buffer, num_steps: int, random_action: bool = False) -> None:
+    def collect_new_steps(self, buffer, num_steps: int, random_action: bool = False) -> None:
         for _ in range(num_steps):
-            self.collect_one_step(replay_buffer, random_action)
+            self.collect_one_step(buffer, random_action)
 
     def get_diagnostics(self, prefix: str = "exploration/") -> Dict[str, float]:
-        out = self.stats.pop(prefix)
-        out[f"{prefix}num steps total"] = self.num_steps_total
-        out[f"{prefix}num paths total"] = self.num_paths_total
-        return out
+        return self.stats.pop(prefix)
 
     def state_dict(self) -> Dict[str, Any]:
+        episode = None
+        if self._obs is not None:
+            episode = {"start": self._episode_start,
+                       "actions": np.array(self._actions, dtype=np.float32).reshape(len(self._actions), -1)}
         return {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
-                "env_rng": env_rng_state(self.env)}
+                "env_rng": env_rng_state(self.env), "episode": episode}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.num_steps_total = int(state["num_steps_total"])
         self.num_paths_total = int(state["num_paths_total"])
-        set_env_rng_state(self.env, state["env_rng"])
         self.end_episode()
+        episode = state["episode"]
+        if episode is not None:  # replay the episode in progress
+            set_env_rng_state(self.env, episode["start"])
+            self._start_episode()
+            for a in episode["actions"]:
+                self._obs = self._step(a)[0]
+        set_env_rng_state(self.env, state["env_rng"])

@@ -16,13 +16,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return device
 
 
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (envs are seeded where they are made)."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
 def rng_state() -> Dict[str, Any]:
     """The global RNG states of python, numpy and torch, for snapshots."""
     state = {

@@ -94,8 +94,6 @@ class LegionTrainer:
         # Latents and task ids of the last prior fit (latent plots, component-task purity).
         self.fit_sample: Optional[Dict[str, np.ndarray]] = None
         self._last_stats: Dict[str, torch.Tensor] = {}
-        # The continual loop sets these on its trainer; LEGION itself uses no parameter penalty.
-        self.policy_regularizer = self.qf_regularizer = None
 
     def _vae_parameters(self):
         return [*self.encoder.parameters(), *self.state_decoder.parameters(), *self.task_decoder.parameters()]
@@ -194,6 +192,7 @@ class LegionTrainer:
             "vae_optimizer": self.vae_optimizer.state_dict(),
             "prior": self.prior.state_dict(),
             "fit_sample": self.fit_sample,
+            "last_stats": self._last_stats,
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -204,3 +203,4 @@ class LegionTrainer:
         self.vae_optimizer.load_state_dict(state["vae_optimizer"])
         self.prior.load_state_dict(state["prior"])
         self.fit_sample = state["fit_sample"]
+        self._last_stats = dict(state["last_stats"])

@@ -10,13 +10,13 @@ with Polyak-averaged targets and automatic entropy tuning. The losses, as in the
 
 `done` is true termination only: a time-limit truncation is bootstrapped through.
 With `num_alphas` > 1 each task has its own alpha (LEGION's per-task entropy), chosen per sample
-by `batch["task_ids"]`. Continual learning may add a parameter penalty (L2 / EWC) to J_pi and J_Q: `policy_regularizer`
-and `qf_regularizer` (lifelong_rl.continual.regularizers), off by default.
+by `batch["task_ids"]`. A continual strategy may add penalty terms (L2 / EWC, lifelong_rl.continual.strategies)
+to J_pi and J_Q, given at construction as `penalties={"policy": f, "qf": f}`, f() a tensor or None.
 """
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ class SACTrainer:
         target_entropy: Optional[float] = None,
         alpha: float = 1.0,
         num_alphas: int = 1,
+        penalties: Optional[Mapping[str, Callable[[], Optional[torch.Tensor]]]] = None,
     ):
         self.policy, self.qfs = policy, qfs
         self.target_qfs = copy.deepcopy(qfs).requires_grad_(False)
@@ -59,7 +60,7 @@ class SACTrainer:
         self.soft_target_tau, self.target_update_period = soft_target_tau, target_update_period
         self.use_automatic_entropy_tuning = use_automatic_entropy_tuning
         self.policy_lr, self.qf_lr, self.initial_alpha = policy_lr, qf_lr, alpha
-        self.policy_regularizer = self.qf_regularizer = None
+        self.penalties = dict(penalties or {})
         # Default target entropy -|A| (the paper's heuristic).
         self.target_entropy = float(-action_dim if target_entropy is None else target_entropy)
         device = next(policy.parameters()).device
@@ -95,9 +96,8 @@ class SACTrainer:
         for p in self._qf_params:
             p.requires_grad_(True)
         policy_loss = (alpha * log_pi - q_new_actions).mean()
-        penalties = {}
-        if self.policy_regularizer is not None and self.policy_regularizer.active:
-            penalties["policy_penalty"] = self.policy_regularizer.penalty()
+        penalties = {f"{k}_penalty": t for k, f in self.penalties.items() if (t := f()) is not None}
+        if "policy_penalty" in penalties:
             policy_loss = policy_loss + penalties["policy_penalty"]
 
         # Critics.
@@ -108,8 +108,7 @@ class SACTrainer:
             target_v = target_q - alpha * next_log_pi
             q_target = self.reward_scale * rewards + (1.0 - terminals) * self.discount * target_v
         qf_loss = (q_pred - q_target).pow(2).mean(dim=(1, 2)).sum()
-        if self.qf_regularizer is not None and self.qf_regularizer.active:
-            penalties["qf_penalty"] = self.qf_regularizer.penalty()
+        if "qf_penalty" in penalties:
             qf_loss = qf_loss + penalties["qf_penalty"]
 
         return {
@@ -189,6 +188,7 @@ class SACTrainer:
             "qf_optimizer": self.qf_optimizer.state_dict(),
             "alpha_optimizer": self.alpha_optimizer.state_dict(),
             "n_train_steps": self._n_train_steps,
+            "last_stats": self._last_stats,
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -200,3 +200,4 @@ class SACTrainer:
         self.qf_optimizer.load_state_dict(state["qf_optimizer"])
         self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
         self._n_train_steps = int(state["n_train_steps"])
+        self._last_stats = dict(state["last_stats"])

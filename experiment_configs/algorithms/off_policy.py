@@ -1,0 +1,55 @@
+"""Assembly of a single-task off-policy run: envs (exploration and evaluation, each with its own
+child seed, sharing a MetaWorld goal), buffer, collectors, the OffPolicySchedule and the loop."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import gymnasium as gym
+
+from experiment_configs.common import Run
+from lifelong_rl.core.loop import TrainingLoop
+from lifelong_rl.core.schedules import OffPolicySchedule
+from lifelong_rl.core.seeding import RunSeeds
+from lifelong_rl.data_management.fields import transition_fields
+from lifelong_rl.data_management.replay_buffer import ReplayBuffer
+from lifelong_rl.envs.make_env import episode_length, make_env
+from lifelong_rl.samplers.collectors import PathCollector, StepCollector
+
+# (variant, obs_dim, action_dim, device) -> {"trainer", "exploration_policy", "evaluation_policy"}
+AgentBuilder = Callable[..., Dict[str, Any]]
+
+
+def single_env(variant: Dict[str, Any], seeds: RunSeeds, role: str, env_seed: Optional[int] = None) -> gym.Env:
+    """The run's env for `role` (exploration, evaluation): its own simulator seed, the run's goal."""
+    seed = seeds.child(f"env/{role}") if env_seed is None else env_seed
+    return make_env(variant["env"], seed, max_path_length=variant["algorithm_kwargs"]["max_path_length"],
+                    goal_seed=seeds.child("goal"), **variant["env_kwargs"])
+
+
+def build_off_policy(run: Run, make_agent: AgentBuilder) -> Tuple[TrainingLoop, List[gym.Env]]:
+    v, ak = run.variant, run.variant["algorithm_kwargs"]
+    expl_env, eval_env = single_env(v, run.seeds, "exploration"), single_env(v, run.seeds, "evaluation")
+    length = episode_length(expl_env)
+    obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
+    buffer = ReplayBuffer(v["replay_buffer_size"], transition_fields(obs_dim, action_dim), seed=run.seeds.child("buffer"))
+    agent = make_agent(v, obs_dim, action_dim, run.device)
+    steps = ak["num_expl_steps_per_train_loop"] * ak["num_train_loops_per_epoch"]
+    schedule = OffPolicySchedule(
+        agent["trainer"], buffer, [StepCollector(expl_env, agent["exploration_policy"], length)],
+        PathCollector(eval_env, agent["evaluation_policy"], length), run.logger, run.device,
+        batch_size=ak["batch_size"], steps_per_epoch=steps,
+        updates_per_step=ak["num_trains_per_train_loop"] / ak["num_expl_steps_per_train_loop"],
+        train_every=1 if ak["loop"] == "online" else ak["num_expl_steps_per_train_loop"],
+        warmup_steps=ak["min_num_steps_before_training"],
+        eval_episodes=max(1, ak["num_eval_steps_per_epoch"] // length) if ak["num_eval_steps_per_epoch"] else 0,
+    )
+    log = v["logging"]
+    loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])
+    return loop, [expl_env, eval_env]
+
+
+def off_policy_evaluation(run: Run, make_agent: AgentBuilder, env_seed: Optional[int] = None):
+    """(trainer, [(env name, env, deterministic policy)]) for offline evaluation of a snapshot."""
+    env = single_env(run.variant, run.seeds, "evaluation", env_seed)
+    agent = make_agent(run.variant, env.observation_space.shape[0], env.action_space.shape[0], run.device)
+    return agent["trainer"], [(run.variant["env"], env, agent["evaluation_policy"])]

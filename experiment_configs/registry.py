@@ -1,0 +1,103 @@
+"""The algorithm registry: name -> its config module. Every module under
+experiment_configs/configs/<family>/ that defines NAME is an algorithm; it holds
+
+  NAME, FAMILY          its registered name and family
+  schema()              every variant key with its type, range or choices and one-line doc
+  QUICK                 overrides for a smoke run (--quick)
+  CONTRACT_CASES        variant overrides the registry-wide contract test runs (tests/test_contract.py)
+  check(variant)        cross-field checks of a complete variant (raise ConfigError)
+  build(run)            (TrainingLoop, envs to close)
+  evaluation_setup(run, env_seed)   (trainer, [(name, env, deterministic policy)]) for offline evaluation
+
+so adding an algorithm touches its own module and no shared file.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import pkgutil
+from types import ModuleType
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import experiment_configs.configs as configs
+from experiment_configs.common import Run, check_device, open_run
+from lifelong_rl.core.logger import SnapshotError
+from lifelong_rl.core.loop import TrainingLoop
+from lifelong_rl.core.seeding import RunSeeds
+from lifelong_rl.variants import ConfigError, check_variant, defaults, merge_variant
+
+_ALGORITHMS: Dict[str, ModuleType] = {}
+
+
+def _discover() -> Dict[str, ModuleType]:
+    if not _ALGORITHMS:
+        for family in pkgutil.iter_modules(configs.__path__):
+            package = importlib.import_module(f"{configs.__name__}.{family.name}")
+            for m in pkgutil.iter_modules(package.__path__):
+                module = importlib.import_module(f"{package.__name__}.{m.name}")
+                if hasattr(module, "NAME"):
+                    _ALGORITHMS[module.NAME] = module
+    return _ALGORITHMS
+
+
+def names() -> List[str]:
+    return sorted(_discover())
+
+
+def get(name: str) -> ModuleType:
+    algorithms = _discover()
+    if name not in algorithms:
+        raise ConfigError(f"unknown algorithm '{name}'; valid: {', '.join(sorted(algorithms))}")
+    return algorithms[name]
+
+
+def schema(name: str) -> Dict[str, Any]:
+    return get(name).schema()
+
+
+def default_variant(name: str) -> Dict[str, Any]:
+    return defaults(schema(name))
+
+
+def quick_overrides(name: str) -> Dict[str, Any]:
+    return copy.deepcopy(get(name).QUICK)
+
+
+def validate(variant: Dict[str, Any], check_cuda: bool = True) -> Dict[str, Any]:
+    """The variant completed from its algorithm's defaults and checked: unknown keys, types,
+    ranges, choices, the algorithm's cross-field checks and the device (ConfigError)."""
+    if "algorithm" not in variant:
+        raise ConfigError("variant has no 'algorithm' key")
+    module = get(variant["algorithm"])
+    full = merge_variant(defaults(module.schema()), variant)
+    check_variant(full, module.schema())
+    module.check(full)
+    if check_cuda:
+        check_device(full["device"])
+    return full
+
+
+def build(variant: Dict[str, Any], log_dir: str) -> Tuple[TrainingLoop, Callable[[], None]]:
+    """The loop of a validated variant, untrained, and a function that closes its envs and log files."""
+    run = open_run(variant, log_dir)
+    loop, envs = get(variant["algorithm"]).build(run)
+
+    def close() -> None:
+        run.logger.close()
+        for env in envs:
+            env.close()
+
+    return loop, close
+
+
+def evaluation_setup(variant: Dict[str, Any], device: str = "cpu", env_seed: Optional[int] = None):
+    """(trainer, [(name, env, deterministic policy)]) of a snapshot's variant: one entry, or one per
+    task of a stream. The goals are the run's; `env_seed` replaces the simulators' seeds."""
+    try:
+        variant = validate(variant, check_cuda=False)
+    except ConfigError as e:
+        raise SnapshotError(f"the snapshot's variant does not fit this version ({e}); snapshots from before "
+                            "the schema change do not load") from None
+    seeds = RunSeeds(variant["seed"])
+    seeds.seed_globals()
+    return get(variant["algorithm"]).evaluation_setup(Run(variant, seeds, check_device(device)), env_seed)

@@ -1,0 +1,78 @@
+"""The written contracts between the loop, its schedules and an algorithm's parts.
+
+A new method implements `Trainer` (its losses, computed apart from the optimizer steps and
+returned by name) and, if it acts differently, `Policy`; collectors and buffers are shared.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Acts in an env: one action for one observation; `reset` at each episode start."""
+
+    def get_action(self, obs: np.ndarray) -> np.ndarray: ...
+
+    def reset(self) -> None: ...
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """The losses of one method on a batch, and its optimizer steps.
+
+    `compute_losses` returns named tensors without stepping; `train_from_torch` steps on them.
+    `get_diagnostics` reads the statistics of the last batch (once an epoch), `losses_finite`
+    is the loop's NaN guard, and the state dict holds networks, optimizers and the last batch's
+    statistics, so a resumed run logs what an uninterrupted one does."""
+
+    def compute_losses(self, batch: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]: ...
+
+    def train_from_torch(self, batch: Mapping[str, torch.Tensor]) -> None: ...
+
+    def get_diagnostics(self) -> Dict[str, float]: ...
+
+    def losses_finite(self) -> bool: ...
+
+    def state_dict(self) -> Dict[str, Any]: ...
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Buffer(Protocol):
+    """Declared fields (`fields`: name -> Field), samples added by field name, its own sampler RNG."""
+
+    fields: Dict[str, Any]
+
+    def __len__(self) -> int: ...
+
+    def add_sample(self, **sample: Any) -> None: ...
+
+    def random_batch(self, batch_size: int) -> Dict[str, np.ndarray]: ...
+
+    def clear(self) -> None: ...
+
+    def state_dict(self) -> Dict[str, Any]: ...
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Collector(Protocol):
+    """Talks to one env. `collect_one_step` stores one transition (and the env's and agent's
+    infos it was asked to keep) in a buffer; its state dict holds counters and the env's random
+    state, and the episode in progress, so a resume continues it exactly."""
+
+    num_steps_total: int
+
+    def collect_one_step(self, buffer: Buffer, random_action: bool = False) -> Dict[str, Any]: ...
+
+    def get_diagnostics(self, prefix: str) -> Dict[str, float]: ...
+
+    def state_dict(self) -> Dict[str, Any]: ...
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None: ...

@@ -1,0 +1,153 @@
+"""Schedules: what one epoch of the generic loop (lifelong_rl.core.loop) does.
+
+Implemented:
+- `OffPolicySchedule` (SAC, and TD3, DDPG, HER on top of it): env steps into a replay buffer, each
+  step followed by its share of updates (`updates_per_step`), or a block of steps then a block of
+  updates (`train_every`). `collect_and_train(num_steps, pick)` takes a `pick(env_step) ->
+  (collector, random_action)`: one collector for a single task, the task schedule's choice in a
+  continual run (lifelong_rl.continual.wrapper).
+
+Sketched here so their needs shape the hooks; later issues fill them on the same `Schedule` ABC:
+- on-policy (PPO, NPG, VPG): `train_epoch` gathers `num_steps` vector-env steps into a
+  RolloutBuffer (lifelong_rl.data_management.rollout_buffer) through the same `pick`, computes
+  GAE, then several epochs of minibatches; observation / reward normalisers live in its state_dict.
+- model-based (MBPO, PETS-style MPC, LOOP): the off-policy step loop plus a model fit every N env
+  steps and model rollouts into a second buffer; the dynamics ensemble and its optimizer go in the
+  trainer's state dict, the model buffer in the schedule's.
+- offline (MOPO, MOReL, behaviour cloning): `start` loads a dataset from agent_data/ into a buffer,
+  `train_epoch` only updates (no env steps), `evaluate` as off-policy.
+- reset-free (lifelong, LiSP, DADS): the off-policy or model-based loop with a collector whose
+  episode never ends (one reset at the start); evaluation in separate envs.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from lifelong_rl.core.logger import Logger
+from lifelong_rl.core.loop import Schedule
+from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector, StepCollector
+
+Pick = Callable[[int], Tuple[StepCollector, bool]]
+EnvStepHook = Callable[[int, Any], None]
+
+
+class OffPolicySchedule(Schedule):
+    def __init__(
+        self,
+        trainer,
+        buffer,
+        collectors: Sequence[StepCollector],
+        eval_collector: Optional[PathCollector],
+        logger: Logger,
+        device: torch.device,
+        batch_size: int,
+        steps_per_epoch: int,
+        updates_per_step: float = 1.0,
+        train_every: int = 1,
+        warmup_steps: int = 0,
+        eval_episodes: int = 1,
+        env_step_hook: Optional[EnvStepHook] = None,
+    ):
+        self.trainer, self.buffer, self.logger, self.device = trainer, buffer, logger, device
+        self.collectors: List[StepCollector] = list(collectors)
+        self.stats: EpisodeStats = self.collectors[0].stats  # shared by every collector of a stream
+        self.eval_collector, self.eval_episodes = eval_collector, eval_episodes
+        self.batch_size, self.steps_per_epoch = batch_size, steps_per_epoch
+        self.updates_per_step, self.train_every, self.warmup_steps = updates_per_step, train_every, warmup_steps
+        self.env_step_hook = env_step_hook  # hook(env_steps_total, buffer) after every env step
+        self.env_steps = 0
+        self._refill = False
+
+    # -- interaction and training --------------------------------------------------------------
+    def start(self) -> None:
+        """Uniformly random actions until the buffer holds `warmup_steps` samples (not logged as episodes)."""
+        missing = self.warmup_steps - len(self.buffer)
+        if missing > 0:
+            self.collect_and_train(missing, lambda step: (self.collectors[0], True))
+            self.stats.pop("")
+        self._refill = False
+
+    def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
+        """`num_steps` env steps, each from the collector `pick(env_steps)` names; updates follow
+        steps taken by the policy once the buffer holds a batch."""
+        credit, updates, train_time = 0.0, 0, 0.0
+        for i in range(num_steps):
+            collector, random_action = pick(self.env_steps)
+            collector.collect_one_step(self.buffer, random_action)
+            self.env_steps += 1
+            if self.env_step_hook is not None:
+                self.env_step_hook(self.env_steps, self.buffer)
+            if random_action or len(self.buffer) < self.batch_size:
+                continue
+            credit += self.updates_per_step
+            if (i + 1) % self.train_every:
+                continue
+            t = time.perf_counter()
+            while credit >= 1.0:
+                self.train_step()
+                credit -= 1.0
+                updates += 1
+            train_time += time.perf_counter() - t
+        return {"updates": updates, "train_time": train_time, "env_steps": num_steps}
+
+    def train_step(self) -> None:
+        batch = self.buffer.random_batch(self.batch_size)
+        self.trainer.train_from_torch({k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()})
+
+    def train_epoch(self, epoch: int) -> Dict[str, float]:
+        if self._refill:
+            self.start()
+        return self.collect_and_train(self.steps_per_epoch, lambda step: (self.collectors[0], False))
+
+    # -- evaluation and logging ------------------------------------------------------------------
+    def evaluate(self, epoch: int) -> Dict[str, float]:
+        if self.eval_collector is None or self.eval_episodes < 1:
+            return {}
+        self.eval_collector.collect_episodes(self.eval_episodes)
+        return self.eval_collector.get_diagnostics("evaluation/")
+
+    def diagnostics(self) -> Dict[str, float]:
+        return {
+            "replay_buffer/size": len(self.buffer),
+            **self.stats.pop("exploration/"),
+            "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
+            "exploration/num paths total": sum(c.num_paths_total for c in self.collectors),
+        }
+
+    def env_steps_total(self) -> int:
+        return self.env_steps
+
+    def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
+        out = {"final evaluation return": last_row.get("evaluation/Average Returns")}
+        if "evaluation/Success Rate" in last_row:
+            out["success"] = last_row["evaluation/Success Rate"]
+        out["env steps"] = self.env_steps
+        return out
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
+        return {
+            "env_steps": self.env_steps,
+            "buffer": self.buffer.state_dict() if save_buffer else None,
+            "buffer_rng": self.buffer.rng_state_dict(),
+            "collectors": [c.state_dict() for c in self.collectors],
+            "eval_collector": None if self.eval_collector is None else self.eval_collector.state_dict(),
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.env_steps = int(state["env_steps"])
+        for c, s in zip(self.collectors, state["collectors"]):
+            c.load_state_dict(s)
+        if self.eval_collector is not None:
+            self.eval_collector.load_state_dict(state["eval_collector"])
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
+        else:
+            self.buffer.rng.bit_generator.state = state["buffer_rng"]["rng"]
+            self._refill = True
+            self.logger.log(f"the snapshot holds no replay buffer: the first epoch refills it with {self.warmup_steps} "
+                            "random steps (the run is no longer the uninterrupted one; --save-replay-buffer "
+                            "makes snapshots that resume exactly)", always=True)
