@@ -23,9 +23,8 @@ from typing import List, Sequence
 
 import torch
 
-from experiment_configs.base_experiment import build_algorithm, validate
+from experiment_configs import registry
 from lifelong_rl.envs.make_env import make_env
-from experiment_configs.registry import default_variant
 from lifelong_rl.torch.perf import keep_freed_memory
 
 
@@ -73,24 +72,25 @@ def measure_matmul_flops(gemms, seconds: float = 2.0) -> float:
 # -- the two libraries ---------------------------------------------------------------------------
 class Ours:
     def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int, log_dir: str):
-        v = default_variant("sac")
+        v = registry.default_variant("sac")
         v.update(env="metaworld/reach-v3", seed=seed)
         v["policy_kwargs"]["hidden_sizes"] = v["qf_kwargs"]["hidden_sizes"] = hidden
         v["algorithm_kwargs"].update(batch_size=batch, min_num_steps_before_training=warmup,
                                      num_expl_steps_per_train_loop=steps, num_trains_per_train_loop=steps,
                                      num_eval_steps_per_epoch=0)
         v["logging"].update(snapshot_mode="none", progress_bar=False)
-        self.algo, self.close = build_algorithm(validate(v), log_dir)
-        self.algo.warm_up()
+        loop, self.close = registry.build(registry.validate(v), log_dir)
+        self.schedule = loop.schedule
+        self.schedule.start()  # the random warm-up
 
     def run(self) -> float:
         t = time.perf_counter()
-        self.algo.collect_and_train()
+        self.schedule.train_epoch(0)
         return time.perf_counter() - t
 
     def bare_update_rate(self, n: int = 200) -> float:
-        a = self.algo
-        batch = {k: torch.from_numpy(v) for k, v in a.replay_buffer.random_batch(a.batch_size).items()}
+        a = self.schedule
+        batch = {k: torch.from_numpy(v) for k, v in a.buffer.random_batch(a.batch_size).items()}
         for _ in range(10):
             a.trainer.train_from_torch(batch)
         t = time.perf_counter()

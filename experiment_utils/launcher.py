@@ -63,7 +63,7 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
     p.add_argument("--device", metavar="DEVICE", help="cpu, cuda or cuda:N")
     p.add_argument("--exp-name", metavar="NAME", help="runs go to <log-dir>/<exp-name>/<run-name>/")
     p.add_argument("--log-dir", default="data", metavar="DIR", help="base directory of runs (default: data)")
-    p.add_argument("--snapshot-mode", choices=("all", "last", "gap", "gap_and_last", "none"), help="which snapshots to keep")
+    p.add_argument("--snapshot-mode", metavar="MODE", help="which snapshots to keep: all, last, gap, gap_and_last or none")
     p.add_argument("--snapshot-gap", type=int, metavar="N", help="epochs between snapshots in the gap modes")
     p.add_argument("--save-replay-buffer", action="store_true", help="put the replay buffer in snapshots (exact resume)")
     p.add_argument("--log-to-wandb", action="store_true", help="also log to wandb (online when logged in, else offline)")

@@ -12,7 +12,7 @@ from lifelong_rl.continual.regularizers import ParameterRegularizer, actor_fishe
 from lifelong_rl.core.logger import load_snapshot
 from lifelong_rl.models.networks import ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
-from experiment_configs.registry import default_variant, quick_overrides
+from experiment_configs.registry import default_variant, quick_overrides, validate
 from lifelong_rl.variants import ConfigError, set_path
 
 from conftest import reset_goals, run_cli
@@ -74,15 +74,15 @@ def test_task_order_and_buffer_semantics(tmp_path):
     df = pd.read_csv(tmp_path / "ft" / "progress.csv")
     assert df["continual/task index"].tolist() == [0, 0, 1, 1, 2, 2]
     assert df["continual/steps"].tolist() == [100, 200, 300, 400, 500, 600]
-    assert set(algo.replay_buffer.task_ids[: len(algo.replay_buffer)]) == {2}  # reset at each task
+    assert set(algo.schedule.buffer.task_ids[: len(algo.schedule.buffer)]) == {2}  # reset at each task
     S = pd.read_csv(tmp_path / "ft" / "success_matrix.csv")
     assert S.shape == (3, 4) and list(S.columns[1:]) == ["00_reach-v3", "01_push-v3", "02_window-close-v3"]
     algo = experiment(quick_continual("perfect_memory"), str(tmp_path / "pm"))
-    ids = algo.replay_buffer.task_ids[: len(algo.replay_buffer)]
-    assert len(algo.replay_buffer) == 400 and np.bincount(ids).tolist() == [200, 200]
+    ids = algo.schedule.buffer.task_ids[: len(algo.schedule.buffer)]
+    assert len(algo.schedule.buffer) == 400 and np.bincount(ids).tolist() == [200, 200]
     # Task identity: one-hot appended to the 39-dim MetaWorld observation.
-    assert algo.replay_buffer.observations.shape[1] == 41
-    assert np.array_equal(algo.replay_buffer.observations[:400][ids == 1][:, -2:], np.tile([0.0, 1.0], ((ids == 1).sum(), 1)))
+    assert algo.schedule.buffer.observations.shape[1] == 41
+    assert np.array_equal(algo.schedule.buffer.observations[:400][ids == 1][:, -2:], np.tile([0.0, 1.0], ((ids == 1).sum(), 1)))
 
 
 @pytest.mark.parametrize("method", ["finetune", "perfect_memory", "reservoir", "multitask", "l2", "ewc"])
@@ -94,14 +94,15 @@ def test_two_task_run_each_method(tmp_path, method):
     assert m["forward_transfer"] is None and "unavailable" in m["forward_transfer_note"]
     assert (m["forgetting"] is None) == (method == "multitask")
     if method in ("l2", "ewc"):
-        assert algo.trainer.policy_regularizer.active and algo.trainer.qf_regularizer.active
+        strategy = algo.schedule.strategy
+        assert strategy.policy_reg.active and strategy.qf_reg.active
         # Task heads are not regularised.
-        assert "net.last.weight" not in algo.trainer.policy_regularizer.names
+        assert "net.last.weight" not in strategy.policy_reg.names
     df = pd.read_csv(tmp_path / "progress.csv")
     if method == "multitask":
-        assert set(algo.replay_buffer.task_ids[: len(algo.replay_buffer)]) == {0, 1}
+        assert set(algo.schedule.buffer.task_ids[: len(algo.schedule.buffer)]) == {0, 1}
         # Exploration statistics cover the episodes of every task.
-        assert df["exploration/num episodes"].sum() == sum(c.num_paths_total for c in algo.expl_collectors) > 0
+        assert df["exploration/num episodes"].sum() == sum(c.num_paths_total for c in algo.schedule.collectors) > 0
     assert "evaluation/01_push-v3/Success Rate" in df and "continual/average performance" in df
     if method in ("l2", "ewc"):  # the penalties are logged from the second task on, when they act
         for col in ("trainer/Policy Regularizer Penalty", "trainer/QF Regularizer Penalty"):
@@ -118,14 +119,14 @@ def test_two_task_run_each_method(tmp_path, method):
             assert regularizer_probe.main([str(tmp_path / "params.pt")]) == 2
             return
         r = regularizer_probe.probe(str(tmp_path / "params.pt"), task=0)
-        assert r["task"] == "reach-v3" and r["states"] == 50 and r["success_current"] in (0.0, 1.0)
+        assert r["task"] == "reach-v3" and r["states"] == 70 and r["success_current"] in (0.0, 1.0)
         assert r["kl_anchored_to_current"] > 0 and r["penalty_quadratic_estimate"] > 0
         assert set(r["units_with_zero_importance"]) == {"net.hidden.0.weight", "net.hidden.2.weight"}
 
 
 def test_ewc_on_the_actor_alone(tmp_path):
     algo = experiment(quick_continual("ewc", regularize_critic=False), str(tmp_path))
-    assert algo.trainer.qf_regularizer is None and algo.trainer.policy_regularizer.active
+    assert algo.schedule.strategy.qf_reg is None and algo.schedule.strategy.policy_reg.active
     df = pd.read_csv(tmp_path / "progress.csv")
     assert "trainer/QF Regularizer Penalty" not in df and df["trainer/Policy Regularizer Penalty"].iloc[-1] > 0
 
@@ -138,23 +139,24 @@ def test_resume_mid_stream_restores_task_and_regulariser(tmp_path):
     for name in ("itr_2.pt", "itr_3.pt", "params.pt"):
         os.remove(run / name)
     snap = load_snapshot(str(run / "itr_1.pt"))
-    assert snap["continual"]["total_steps"] == 200 and snap["continual"]["policy_regularizer"]["anchors"]
+    assert snap["schedule"]["inner"]["env_steps"] == 200 and snap["schedule"]["strategy"]["policy_regularizer"]["anchors"]
     r = run_cli("run_scripts/continual_sac.py", "--resume", str(run), "--no-progress")
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(run / "progress.csv")
     assert df["Epoch"].tolist() == [0, 1, 2, 3] and df["continual/task index"].tolist() == [0, 0, 1, 1]
-    assert df.iloc[:2].equals(full.iloc[:2])
+    assert df.equals(full)  # the whole run, the task after the resume included
     assert len(pd.read_csv(run / "success_matrix.csv")) == 2 and os.path.isfile(run / "metrics.json")
 
 
 def test_continual_cli_flags_and_errors(tmp_path):
     r = run_cli("run_scripts/continual_sac.py", "--dry-run", "--stream", "cw20", "--num-tasks", "3",
-                "--cl-method", "ewc", "--steps-per-task", "1000", "--eval-every", "500", "--eval-episodes", "2")
+                "--cl-method", "ewc", "--steps-per-task", "1000", "--eval-every", "500", "--eval-episodes", "2",
+                "--set", "continual/random_steps_per_task=500")
     assert r.returncode == 0, r.stderr
     c = json.loads(r.stdout)[0]["continual"]
     assert (c["stream"], c["num_tasks"], c["cl_method"], c["steps_per_task"], c["eval_every"], c["eval_episodes"]) == \
         ("cw20", 3, "ewc", 1000, 500, 2)
-    for args, needle in ((["--cl-method", "sgd"], "unknown continual method 'sgd'"),
+    for args, needle in ((["--cl-method", "sgd"], "bad value 'sgd' for 'continual/cl_method': expected one of ewc"),
                          (["--stream", "reach,nope"], "nope-v3"),
                          (["--steps-per-task", "1000", "--eval-every", "300"], "must be a multiple"),
                          (["--env", "gym/Pendulum-v1"], "--env does not apply")):
@@ -178,13 +180,14 @@ def test_stream_goals_fixed_by_default_or_new_each_episode():
     """Default: every reset of a task's env shows the same goal (so one deterministic evaluation
     episode is enough); continual/new_goal_each_episode draws a new goal per reset, train and eval."""
     from experiment_configs.algorithms.continual import stream_envs
+    from lifelong_rl.core.seeding import RunSeeds
 
     v = quick_continual("finetune", stream="reach,push", task_id="none")
     assert v["continual"]["new_goal_each_episode"] is False
-    _, envs, _ = stream_envs(v, "none", 0)
+    _, envs, _ = stream_envs(v, RunSeeds(0), "exploration", one_hot=False)
     assert [len(set(reset_goals(e, 4))) for e in envs] == [1, 1]
     v["continual"]["new_goal_each_episode"] = True
-    _, envs, _ = stream_envs(v, "none", 0)
+    _, envs, _ = stream_envs(v, RunSeeds(0), "exploration", one_hot=False)
     assert all(len(set(reset_goals(e, 4))) > 1 for e in envs)
 
 
@@ -215,29 +218,29 @@ def test_reference_runs_give_forward_transfer_and_a_rerun_skips_them(tmp_path, c
 
 def test_continual_world_networks_from_the_variant():
     """policy_kwargs / qf_kwargs activation and layer_norm reach the multi-head actor and critics."""
-    from experiment_configs import registry
+    from experiment_configs.configs.q_learning.sac import sac_agent
 
     v = quick_continual("ewc")
     for k in ("policy_kwargs", "qf_kwargs"):
         v[k].update(activation="leaky_relu", layer_norm=True)
-    trainer = registry.get_config(v, 41, 4, torch.device("cpu"), num_heads=2)["trainer"]
+    trainer = sac_agent(v, 41, 4, torch.device("cpu"), num_heads=2)["trainer"]
     assert isinstance(trainer.policy.net.hidden[1], torch.nn.LayerNorm)
     assert isinstance(trainer.policy.net.hidden[4], torch.nn.LeakyReLU)
     assert trainer.qfs.first_norm is not None and isinstance(trainer.qfs.act, torch.nn.LeakyReLU)
     assert trainer.qfs(torch.randn(3, 45)).shape == (2, 3, 1)
     v["qf_kwargs"]["activation"] = "lrelu"
-    with pytest.raises(ConfigError, match="unknown activation 'lrelu'; valid: relu, leaky_relu"):
-        registry.get_config(v, 41, 4, torch.device("cpu"), num_heads=2)
+    with pytest.raises(ConfigError, match="bad value 'lrelu' for 'qf_kwargs/activation': expected one of relu, leaky_relu"):
+        validate(v)
 
 
 def test_hide_task_id_the_one_hot_only_picks_the_head(tmp_path):
     """With hide_task_id (CW's default) the trunks take the observation without the one-hot: on one
     state, the task-j output is head j of one shared trunk output, whatever the task."""
-    from experiment_configs import registry
+    from experiment_configs.configs.q_learning.sac import sac_agent
 
     v = quick_continual("ewc", hide_task_id=True)
     heads, obs_dim, act_dim = 2, 41, 4
-    trainer = registry.get_config(v, obs_dim, act_dim, torch.device("cpu"), num_heads=heads, hide_task_id=True)["trainer"]
+    trainer = sac_agent(v, obs_dim, act_dim, torch.device("cpu"), num_heads=heads, hide_task_id=True)["trainer"]
     pi, qfs = trainer.policy, trainer.qfs
     assert pi.net.hidden[0].in_features == obs_dim - heads and qfs.input_size == obs_dim - heads + act_dim
     torch.manual_seed(0)

@@ -1,11 +1,14 @@
-"""Learning signal: SAC on Pendulum-v1 clearly improves within a few thousand steps (~30 s)."""
+"""Learning signal: SAC on Pendulum-v1 clearly improves within a few thousand steps (~30 s; `slow`:
+run by `make test-all`)."""
 import pandas as pd
+import pytest
 
 from experiment_configs.base_experiment import experiment
 
 from conftest import tiny_variant
 
 
+@pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
     v = tiny_variant(epochs=10, num_expl_steps_per_train_loop=500, num_trains_per_train_loop=500, max_path_length=200,
                      num_eval_steps_per_epoch=600, min_num_steps_before_training=500, batch_size=128)

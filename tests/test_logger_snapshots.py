@@ -105,7 +105,7 @@ def test_snapshot_round_trip_same_actions_in_fresh_process(tmp_path):
     snap = load_snapshot(str(tmp_path / "run" / "params.pt"))
     assert snap["epoch"] == 1 and snap["variant"]["env"] == "gym/Pendulum-v1"
     code = (
-        "import json,sys,numpy as np;from lifelong_rl.core.evaluation import load_policy;"
+        "import json,sys,numpy as np;from experiment_configs.evaluation import load_policy;"
         "_,pi,_=load_policy(sys.argv[1]);obs=np.array(json.loads(sys.argv[2]),dtype=np.float32);"
         "print(json.dumps([pi.get_action(o).tolist() for o in obs]))"
     )
@@ -153,7 +153,8 @@ def test_same_seed_same_progress_csv(tmp_path):
 
 @pytest.mark.parametrize("save_buffer", [False, True])
 def test_resume_after_sigkill_has_contiguous_epochs(tmp_path, save_buffer):
-    """SIGKILL a run mid-training, resume from its last snapshot: epochs 0..N-1 once each."""
+    """SIGKILL a run mid-training, resume from its last snapshot: epochs 0..N-1 once each; with the
+    buffer in the snapshot, the same progress.csv as an uninterrupted run."""
     epochs = 30
     args = [sys.executable, "run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--epochs", str(epochs),
             "--log-dir", str(tmp_path), "--no-progress", "--snapshot-mode", "last"]
@@ -183,6 +184,10 @@ def test_resume_after_sigkill_has_contiguous_epochs(tmp_path, save_buffer):
     steps = np.diff(df["Env Steps Total"].to_numpy())
     if save_buffer:
         assert (steps == 100).all()  # counters and buffer restored: 100 env steps per epoch throughout
+        r = run_cli(*args[1:5], "--epochs", str(epochs), "--log-dir", str(tmp_path / "uninterrupted"), "--no-progress",
+                    "--save-replay-buffer")
+        assert r.returncode == 0, r.stderr
+        assert open(next((tmp_path / "uninterrupted").rglob("progress.csv"))).read() == open(os.path.join(run_dir, "progress.csv")).read()
     else:
         # Without a saved buffer, resume refills it with the 100 warm-up steps (real env steps, counted).
         assert (steps[steps != 100] == 200).all() and (steps == 200).sum() == 1
@@ -232,7 +237,7 @@ def test_batch_loop_collects_then_trains(tmp_path):
 
 
 def test_nan_loss_stops_with_clear_error_and_keeps_last_snapshot(tmp_path, monkeypatch):
-    from lifelong_rl.core.rl_algorithm import NaNLossError
+    from lifelong_rl.core.loop import NaNLossError
     from lifelong_rl.trainers.sac import SACTrainer
 
     calls = {"n": 0}
@@ -246,8 +251,8 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_snapshot(tmp_path, monke
         experiment(tiny_variant(epochs=5), str(tmp_path))
     assert load_snapshot(str(tmp_path / "params.pt"))["epoch"] == 1
     assert _progress(str(tmp_path))["Epoch"].tolist() == [0, 1]
-    # From the command line: a NaN reward scale poisons the first update -> exit 1, one line.
-    r = run_cli("run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--set", "trainer_kwargs/reward_scale=nan",
+    # From the command line: a reward scale past float32 range poisons the first update -> exit 1, one line.
+    r = run_cli("run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--set", "trainer_kwargs/reward_scale=1e39",
                 "--log-dir", str(tmp_path / "cli"), "--no-progress")
     assert r.returncode == 1 and "non-finite loss at epoch 0" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.envs.make_env import make_env
 from lifelong_rl.models.networks import ParallelizedEnsemble
@@ -81,14 +82,14 @@ def test_train_step_moves_targets_by_tau_and_counts():
 
 def test_collector_stores_truncation_as_timeout_and_termination_as_terminal():
     env = make_env("gym/Pendulum-v1", seed=0, max_path_length=5)  # never terminates, truncates at 5
-    buf = ReplayBuffer(100, 3, 1)
+    buf = ReplayBuffer(100, transition_fields(3, 1))
     pol = StochasticPolicy(TanhGaussianPolicy(3, 1, [8]))
     StepCollector(env, pol, 5).collect_new_steps(buf, 10)
     assert buf.terminals[:10].sum() == 0
     assert buf.timeouts[:10, 0].tolist() == [0, 0, 0, 0, 1] * 2
 
     env = make_env("gym/InvertedPendulum-v5", seed=0)  # terminates when the pole falls
-    buf = ReplayBuffer(2000, 4, 1)
+    buf = ReplayBuffer(2000, transition_fields(4, 1))
     col = StepCollector(env, StochasticPolicy(TanhGaussianPolicy(4, 1, [8])), 1000)
     col.collect_new_steps(buf, 200, random_action=True)
     ends = np.flatnonzero(buf.terminals[:200, 0])

@@ -3,10 +3,9 @@ import json
 import pytest
 import torch
 
-from experiment_configs.base_experiment import validate
 from experiment_utils.launcher import build_parser, variants_from_args
-from experiment_configs.registry import default_variant, get_spec
-from lifelong_rl.variants import ConfigError, expand_sweep, merge_variant, parse_value
+from experiment_configs.registry import default_variant, get, validate
+from lifelong_rl.variants import ConfigError, Param, expand_sweep, merge_variant
 
 from conftest import run_cli
 
@@ -23,7 +22,7 @@ def test_unknown_key_names_key_and_valid_keys():
     with pytest.raises(ConfigError, match="unknown variant key 'bogus'"):
         validate({"algorithm": "sac", "bogus": 1})
     with pytest.raises(ConfigError, match="unknown algorithm 'sak'"):
-        get_spec("sak")
+        get("sak")
 
 
 def test_set_is_typed_from_default():
@@ -36,7 +35,7 @@ def test_set_is_typed_from_default():
     assert v["logging"]["save_replay_buffer"] is True
     assert v["trainer_kwargs"]["target_entropy"] == -3.5
     with pytest.raises(ConfigError, match="bad value 'abc'"):
-        parse_value("abc", 1.0, "x")
+        Param(1.0, "", "float").parse("abc", "x")
     with pytest.raises(ConfigError, match="bad value '0.5'"):
         _variants(["--set", "replay_buffer_size=0.5"])
     with pytest.raises(ConfigError):
@@ -77,10 +76,11 @@ def test_dry_run_prints_variants_and_runs_nothing(tmp_path):
     (["--env", "gym/Nope-v0"], "unknown gymnasium env 'Nope-v0'"),
     (["--set", "algorithm=ppo_nope"], "unknown algorithm 'ppo_nope'"),
     (["--resume", "/no/such/run"], "run directory not found"),
-    (["--snapshot-mode", "sometimes"], "unknown snapshot mode"),
+    (["--snapshot-mode", "sometimes"], "bad value 'sometimes' for 'logging/snapshot_mode': expected one of all, last"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle, tmp_path):
-    r = run_cli("run_scripts/sac.py", "--quick", "--log-dir", str(tmp_path), *args)
+    base = [] if "--resume" in args else ["--quick", "--log-dir", str(tmp_path)]
+    r = run_cli("run_scripts/sac.py", *base, *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     err = r.stderr.strip()
     assert needle in err and len(err.splitlines()) == 1, err
@@ -99,7 +99,7 @@ def test_a_bug_in_one_parallel_run_is_recorded_in_its_error_txt(tmp_path, monkey
     monkeypatch.setattr(base, "experiment", broken)
     log_dir, threads = str(tmp_path), torch.get_num_threads()
     try:
-        d, err = _run_one(({"seed": 0}, log_dir, None, 1))  # sets this process's threads to 1
+        d, err, _ = _run_one(({"seed": 0}, log_dir, None, 1))  # sets this process's threads to 1
     finally:
         torch.set_num_threads(threads)
     assert d == log_dir and err == "RuntimeError: boom in the trainer (traceback in error.txt)"

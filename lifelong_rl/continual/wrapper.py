@@ -56,6 +56,14 @@ class ContinualSchedule(Schedule):
     def steps(self) -> int:
         return self.inner.env_steps
 
+    @property
+    def buffer(self):
+        return self.inner.buffer
+
+    @property
+    def collectors(self):
+        return self.inner.collectors
+
     def _context(self) -> TaskContext:
         return TaskContext(self.trainer, self.inner.buffer, self.inner.device, self.logger.log, self.task_names)
 

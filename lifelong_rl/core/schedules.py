@@ -21,6 +21,7 @@ Sketched here so their needs shape the hooks; later issues fill them on the same
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -73,7 +74,7 @@ class OffPolicySchedule(Schedule):
     def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
         """`num_steps` env steps, each from the collector `pick(env_steps)` names; updates follow
         steps taken by the policy once the buffer holds a batch."""
-        credit, updates, train_time = 0.0, 0, 0.0
+        ready, updates, train_time = 0, 0, 0.0
         for i in range(num_steps):
             collector, random_action = pick(self.env_steps)
             collector.collect_one_step(self.buffer, random_action)
@@ -82,14 +83,14 @@ class OffPolicySchedule(Schedule):
                 self.env_step_hook(self.env_steps, self.buffer)
             if random_action or len(self.buffer) < self.batch_size:
                 continue
-            credit += self.updates_per_step
+            ready += 1
             if (i + 1) % self.train_every:
                 continue
             t = time.perf_counter()
-            while credit >= 1.0:
+            due = math.floor(ready * self.updates_per_step + 1e-9)  # floor without float drift (50 x 0.2 = 10)
+            for _ in range(due - updates):
                 self.train_step()
-                credit -= 1.0
-                updates += 1
+            updates = due
             train_time += time.perf_counter() - t
         return {"updates": updates, "train_time": train_time, "env_steps": num_steps}
 

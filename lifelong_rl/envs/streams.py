@@ -5,6 +5,7 @@ MT10 order. legion10: the order of LEGION (Meng et al., 2025). Or any comma-sepa
 """
 from __future__ import annotations
 
+import difflib
 from typing import List, Optional
 
 from lifelong_rl.envs.make_env import UnknownEnvError
@@ -30,10 +31,14 @@ def stream_tasks(stream: str, num_tasks: Optional[int] = None) -> List[str]:
     else:
         tasks = [t.strip() for t in stream.split(",") if t.strip()]
         tasks = [t if t.endswith("-v3") else f"{t}-v3" for t in tasks]
-        valid = set(metaworld_task_names())
+        valid = metaworld_task_names()
         bad = [t for t in tasks if t not in valid]
         if bad or not tasks:
-            raise UnknownEnvError(f"unknown stream or MetaWorld task(s) {', '.join(bad) or repr(stream)}; "
+            close = [c for b in bad for c in difflib.get_close_matches(b, valid, n=1)]
+            if "," not in stream:
+                close = difflib.get_close_matches(stream, list(STREAMS), n=1) + close
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise UnknownEnvError(f"unknown stream or MetaWorld task(s) {', '.join(bad) or repr(stream)}{hint}; "
                                   f"streams: {', '.join(STREAMS)}, or a comma-separated list of v3 tasks")
     if num_tasks is not None and num_tasks > 0:
         if num_tasks > len(tasks):

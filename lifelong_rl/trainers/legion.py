@@ -31,6 +31,7 @@ from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 from lifelong_rl.trainers.sac import SACTrainer, make_adam
 
 LOGVAR_MIN, LOGVAR_MAX = -10.0, 4.0
+VAE_KEYS = ("vae_loss", "recon_state", "recon_task", "kl", "z", "latent_std")  # what vae_losses returns
 
 
 class LatentEncoder(nn.Module):
@@ -114,21 +115,27 @@ class LegionTrainer:
         return {"vae_loss": loss, "recon_state": recon_state, "recon_task": recon_task, "kl": kl,
                 "z": z, "latent_std": (0.5 * logvar).exp().mean()}
 
-    def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
+    def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The VAE losses, and SAC's on the augmented states (s, z) and (s', z'), z and z' detached."""
         obs, actions, next_obs = batch["observations"], batch["actions"], batch["next_observations"]
         codes = self.task_codes[batch["task_ids"]]
         vae = self.vae_losses(obs, actions, next_obs, codes)
-        with torch.no_grad():  # z' from the same encoder as z, before the VAE step changes it
+        with torch.no_grad():  # z' from the same encoder as z
             z_next = LatentEncoder.sample(*self.encoder(next_obs, codes))
-        self.vae_optimizer.zero_grad(set_to_none=True)
-        vae["vae_loss"].backward()
-        self.vae_optimizer.step()
-        self.sac.train_from_torch({
+        sac = self.sac.compute_losses({
             **batch,
             "observations": torch.cat([obs, vae["z"].detach()], -1),
             "next_observations": torch.cat([next_obs, z_next], -1),
         })
-        self._last_stats = {k: v.detach() for k, v in vae.items() if k != "z"}
+        return {**vae, **sac}
+
+    def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
+        losses = self.compute_losses(batch)
+        self.vae_optimizer.zero_grad(set_to_none=True)
+        losses["vae_loss"].backward()
+        self.vae_optimizer.step()
+        self.sac.step({k: v for k, v in losses.items() if k not in VAE_KEYS})
+        self._last_stats = {k: losses[k].detach() for k in VAE_KEYS if k != "z"}
 
     # -- the prior ------------------------------------------------------------------------------
     @torch.no_grad()

@@ -123,7 +123,10 @@ class SACTrainer:
         }
 
     def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
-        losses = self.compute_losses(batch)
+        self.step(self.compute_losses(batch))
+
+    def step(self, losses: Dict[str, torch.Tensor]) -> None:
+        """The optimizer steps on losses from `compute_losses`, and the target update."""
         if self.use_automatic_entropy_tuning:
             self.alpha_optimizer.zero_grad(set_to_none=True)
             losses["alpha_loss"].backward()

@@ -53,7 +53,7 @@ QUICK_STREAM = {  # every continual algorithm: 2 short tasks
     "continual/steps_per_task": 200,
     "continual/eval_every": 100,
     "continual/eval_episodes": 1,
-    "continual/episode_length": 50,
+    "continual/episode_length": 70,  # epochs of 100 steps end mid-episode
     "continual/random_steps_per_task": 50,
     "policy_kwargs/hidden_sizes": [32, 32],
     "qf_kwargs/hidden_sizes": [32, 32],
