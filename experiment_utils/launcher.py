@@ -44,18 +44,25 @@ RESUME_FLAGS = ("resume", "epochs", "no_progress")
 
 
 def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[str, Any]]] = None,
-                 script: str = "run_scripts/<algo>.py") -> argparse.ArgumentParser:
-    """Common flags of every run script, plus `extra_flags` {flag: (variant key, Param)} of one script."""
+                 script: str = "run_scripts/<algo>.py", schema: Optional[Dict[str, Any]] = None) -> argparse.ArgumentParser:
+    """Common flags of every run script, plus `extra_flags` {flag: (variant key, Param)} of one script.
+    Flags whose variant key the algorithm's `schema` lacks are left out of --help (given anyway,
+    they are a one-line error)."""
+
+    def shown(key: str, text: str) -> str:
+        return text if schema is None or has_key(schema, key) else argparse.SUPPRESS
+
     p = argparse.ArgumentParser(description=description, epilog=EXAMPLES.format(script=script), allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     for flag, (key, param) in (extra_flags or {}).items():
         choices = f" ({', '.join(map(str, param.choices))})" if param.choices else ""
         p.add_argument(flag, dest="extra:" + key, metavar=param.type.upper(),
                        help=f"{param.doc}{choices}; variant key {key}, default {param.default!r}")
-    p.add_argument("--env", metavar="NAME", help="metaworld/<task>-v3 or gym/<Id>, e.g. gym/Hopper-v5")
+    p.add_argument("--env", metavar="NAME", help=shown("env", "metaworld/<task>-v3 or gym/<Id>, e.g. gym/Hopper-v5"))
     p.add_argument("--seed", type=int, metavar="N", help="first seed (child seeds for every env, buffer and network)")
     p.add_argument("--num-seeds", type=int, default=1, metavar="N", help="run seeds seed..seed+N-1 (default 1)")
-    p.add_argument("--epochs", type=int, metavar="N", help="algorithm_kwargs/num_epochs; with --resume, train a run further")
+    p.add_argument("--epochs", type=int, metavar="N",
+                   help=shown("algorithm_kwargs/num_epochs", "algorithm_kwargs/num_epochs; with --resume, train a run further"))
     p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE", help="override a variant key (repeatable)")
     p.add_argument("--sweep", action="append", default=[], metavar="KEY/PATH=V1,V2",
                    help="sweep a key (repeatable; Cartesian product; lists separated by ';')")
@@ -199,7 +206,7 @@ def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, Lis
     {"--stream": "continual/stream"}. Returns the exit code (0 ok, 1 a run failed, 2 bad input)."""
     schema = registry.schema(variant["algorithm"])
     flags = {flag: (key, lookup(schema, key)) for flag, key in (extra_flags or {}).items()}
-    parser = build_parser(description, flags, script=os.path.relpath(sys.argv[0]) if sys.argv[0] else "run_scripts/<algo>.py")
+    parser = build_parser(description, flags, os.path.relpath(sys.argv[0]) if sys.argv[0] else "run_scripts/<algo>.py", schema)
     args = parser.parse_args(argv)
     try:
         if args.resume:

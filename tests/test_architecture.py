@@ -1,6 +1,5 @@
 """Regression tests for the defects issue 15 measured on main before the architecture change; each
 docstring says what main did."""
-import json
 import os
 
 import numpy as np

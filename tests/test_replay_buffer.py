@@ -94,3 +94,25 @@ def test_reservoir_keeps_a_uniform_sample_of_everything_seen():
     b2.load_state_dict(buf.state_dict())
     assert b2.num_seen == 40 and np.array_equal(b2.task_ids, buf.task_ids)
     assert set(buf.task_indices(3)) == set(np.flatnonzero(buf.task_ids == 3))
+
+
+def test_collector_fills_declared_fields_from_agent_and_env_infos():
+    """A buffer that declares `log_probs` (agent info) and `success` (MetaWorld's env info) gets both."""
+    from lifelong_rl.envs.make_env import make_env
+    from lifelong_rl.samplers.collectors import StepCollector
+
+    class Agent:
+        def get_action_and_info(self, obs):
+            return np.full(4, 0.1, np.float32), {"log_probs": float(obs[0])}
+
+        def reset(self):
+            pass
+
+    env = make_env("metaworld/reach-v3", seed=0, max_path_length=5)
+    buf = _buf(10, obs_dim=39, action_dim=4, log_probs=Field(()), success=Field(()))
+    col = StepCollector(env, Agent(), 5)
+    info = col.collect_one_step(buf)
+    assert "success" in info and info["log_probs"] == buf.observations[0, 0] == buf.log_probs[0]
+    assert buf.success[0] == info["success"]
+    with pytest.raises(KeyError, match="'skills' is in neither"):
+        col.collect_one_step(_buf(10, obs_dim=39, action_dim=4, skills=Field((2,))))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import gtimer as gt
 from tqdm import tqdm

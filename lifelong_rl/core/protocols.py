@@ -13,7 +13,9 @@ import torch
 
 @runtime_checkable
 class Policy(Protocol):
-    """Acts in an env: one action for one observation; `reset` at each episode start."""
+    """Acts in an env: one action for one observation; `reset` at each episode start. A policy
+    whose buffer wants more (log-probs, values, skills) also has `get_action_and_info(obs) ->
+    (action, info)`; collectors store the info's entries in the buffer fields of the same name."""
 
     def get_action(self, obs: np.ndarray) -> np.ndarray: ...
 

@@ -2,7 +2,7 @@
 a path collector (whole episodes, for evaluation). Both speak the gymnasium API."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import gymnasium as gym
 import numpy as np
@@ -112,7 +112,8 @@ class StepCollector:
     A snapshot holds the episode in progress as the env's random state at its reset and the
     actions taken since; `load_state_dict` replays them (simulators are deterministic given both),
     so a resumed run continues the very episode an uninterrupted one does. Buffers with fields
-    beyond a transition's get them from the env's info dict by name."""
+    beyond a transition's get them by name from the agent's info (a policy with
+    `get_action_and_info(obs) -> (action, info)`: log-probs, values, skills) or the env's info."""
 
     def __init__(self, env: gym.Env, policy, max_path_length: int, task_id: int = 0,
                  stats: Optional[EpisodeStats] = None):
@@ -145,17 +146,27 @@ class StepCollector:
             self._success = max(self._success or 0.0, float(info["success"]))
         return next_obs, r, terminated, truncated or self._len >= self.max_path_length, info
 
+    def _act(self, obs: np.ndarray, random_action: bool) -> Tuple[np.ndarray, Dict[str, Any]]:
+        if random_action:
+            return self.env.action_space.sample(), {}
+        if hasattr(self.policy, "get_action_and_info"):
+            return self.policy.get_action_and_info(obs)
+        return self.policy.get_action(obs), {}
+
     def collect_one_step(self, buffer, random_action: bool = False) -> Dict[str, Any]:
-        """One env step into `buffer`; returns the env's info dict of the step."""
+        """One env step into `buffer`; returns the step's agent and env infos (agent's first)."""
         if self._obs is None:
             self._start_episode()
         obs = self._obs
-        a = self.env.action_space.sample() if random_action else self.policy.get_action(obs)
-        next_obs, r, terminated, timeout, info = self._step(a)
+        a, agent_info = self._act(obs, random_action)
+        next_obs, r, terminated, timeout, env_info = self._step(a)
+        info = {**env_info, **agent_info}
         sample = dict(observations=obs, actions=a, rewards=r, next_observations=next_obs, terminals=float(terminated),
                       timeouts=float(timeout and not terminated), task_ids=self.task_id)
         for k in buffer.fields:
             if k not in sample:
+                if k not in info:
+                    raise KeyError(f"buffer field '{k}' is in neither the agent's nor the env's info")
                 sample[k] = info[k]
         buffer.add_sample(**sample)
         self.num_steps_total += 1

@@ -64,8 +64,7 @@ QUICK = {**QUICK_STREAM, "continual/stream": "reach,push", "continual/fisher_sam
 
 CONTRACT_CASES = {
     **{m: {"continual": {"cl_method": m}} for m in METHODS},
-    **{f"ewc_{t}": {"continual": {"cl_method": "ewc", "task_id": t}} for t in ("none", "one_hot")},
-    "ewc_hide_task_id": {"continual": {"cl_method": "ewc", "hide_task_id": True}},
+    **{f"ewc_{t}": {"continual": {"cl_method": "ewc", "task_id": t}} for t in ("none", "one_hot")},  # multi_head: above
 }
 
 
