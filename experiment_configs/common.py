@@ -17,7 +17,7 @@ from lifelong_rl.variants import ConfigError, Param, Schema
 DEVICE_PATTERN = r"cpu|cuda(:\d+)?"
 
 
-def run_schema(name: str, save_replay_buffer: bool = False) -> Schema:
+def run_schema(name: str) -> Schema:
     """Keys every algorithm has: its name, seed, device, experiment name and logging."""
     return {
         "algorithm": Param(name, "registered algorithm name", "str"),
@@ -27,7 +27,8 @@ def run_schema(name: str, save_replay_buffer: bool = False) -> Schema:
         "logging": {
             "snapshot_mode": Param("last", "which snapshots to keep", "str", choices=SNAPSHOT_MODES),
             "snapshot_gap": Param(10, "epochs between snapshots in the gap modes", "int", low=1),
-            "save_replay_buffer": Param(save_replay_buffer, "keep the replay buffer in snapshots (exact resume)", "bool"),
+            "save_replay_buffer": Param(True, "keep the replay buffer in snapshots: exact resume (false: smaller "
+                                        "snapshots; a single-task resume refills the buffer, a continual one is refused)", "bool"),
             "log_to_wandb": Param(False, "also log to wandb (online when logged in, else offline)", "bool"),
             "log_to_tensorboard": Param(False, "also log to TensorBoard (<run>/tb)", "bool"),
             "progress_bar": Param(True, "a progress bar; off: a log line per epoch", "bool"),

@@ -72,7 +72,7 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
     p.add_argument("--log-dir", default="data", metavar="DIR", help="base directory of runs (default: data)")
     p.add_argument("--snapshot-mode", metavar="MODE", help="which snapshots to keep: all, last, gap, gap_and_last or none")
     p.add_argument("--snapshot-gap", type=int, metavar="N", help="epochs between snapshots in the gap modes")
-    p.add_argument("--save-replay-buffer", action="store_true", help="put the replay buffer in snapshots (exact resume)")
+    p.add_argument("--save-replay-buffer", action="store_true", help="keep the replay buffer in snapshots (exact resume; the default)")
     p.add_argument("--log-to-wandb", action="store_true", help="also log to wandb (online when logged in, else offline)")
     p.add_argument("--log-to-tensorboard", action="store_true", help="also log to TensorBoard")
     p.add_argument("--no-progress", action="store_true", help="no progress bar; a log line per epoch")

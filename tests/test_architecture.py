@@ -55,7 +55,7 @@ def test_the_issue_resume_command_equals_the_uninterrupted_run(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (a / "progress.csv").read_bytes() == (b / "progress.csv").read_bytes()
     snap = torch.load(a / "itr_1.pt", weights_only=False)
-    assert snap["schedule"]["collectors"][0]["episode"] is not None  # epoch 1 ended mid-episode: it was replayed
+    assert len(snap["schedule"]["collectors"][0]["episode"]["actions"]) == 20  # 300 steps of 70-step episodes: replayed
 
 
 @pytest.mark.parametrize("method", ["multitask", "expand"])

@@ -158,8 +158,8 @@ def test_resume_after_sigkill_has_contiguous_epochs(tmp_path, save_buffer):
     epochs = 30
     args = [sys.executable, "run_scripts/sac.py", "--quick", "--env", "gym/Pendulum-v1", "--epochs", str(epochs),
             "--log-dir", str(tmp_path), "--no-progress", "--snapshot-mode", "last"]
-    if save_buffer:
-        args.append("--save-replay-buffer")
+    if not save_buffer:
+        args += ["--set", "logging/save_replay_buffer=false"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Wait for epoch 4 for as long as the run is alive: a wall-clock deadline fails on a busy machine.
     deadline = time.time() + 900
@@ -184,8 +184,7 @@ def test_resume_after_sigkill_has_contiguous_epochs(tmp_path, save_buffer):
     steps = np.diff(df["Env Steps Total"].to_numpy())
     if save_buffer:
         assert (steps == 100).all()  # counters and buffer restored: 100 env steps per epoch throughout
-        r = run_cli(*args[1:5], "--epochs", str(epochs), "--log-dir", str(tmp_path / "uninterrupted"), "--no-progress",
-                    "--save-replay-buffer")
+        r = run_cli(*args[1:5], "--epochs", str(epochs), "--log-dir", str(tmp_path / "uninterrupted"), "--no-progress")
         assert r.returncode == 0, r.stderr
         assert open(next((tmp_path / "uninterrupted").rglob("progress.csv"))).read() == open(os.path.join(run_dir, "progress.csv")).read()
     else:

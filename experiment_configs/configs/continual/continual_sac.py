@@ -25,7 +25,7 @@ METHODS = tuple(sorted(STRATEGIES)) + tuple(SCHEDULES)
 
 def schema() -> Schema:
     return {
-        **run_schema(NAME, save_replay_buffer=True),
+        **run_schema(NAME),
         "replay_buffer_size": Param(int(1e6), "replay buffer capacity (transitions)", "int", low=1),
         "policy_kwargs": net_schema([256, 256], "actor"),
         "qf_kwargs": net_schema([256, 256], "critics"),

@@ -41,7 +41,7 @@ def schema() -> Schema:
     continual["stream"] = Param("legion10", continual["stream"].doc, "str")
     continual["reset_entropy"] = Param(False, "per-task entropy coefficients: nothing to reset by default", "bool")
     return {
-        **run_schema(NAME, save_replay_buffer=True),
+        **run_schema(NAME),
         "replay_buffer_size": Param(int(1e6), "replay buffer capacity (transitions)", "int", low=1),
         "policy_kwargs": net_schema([400, 400, 400], "actor"),
         "qf_kwargs": net_schema([400, 400, 400], "critics"),

@@ -50,8 +50,8 @@ def schema() -> Schema:
 QUICK = {
     "algorithm_kwargs/num_epochs": 2,
     "algorithm_kwargs/batch_size": 32,
-    "algorithm_kwargs/max_path_length": 60,  # epochs of 100 steps end mid-episode (as they do at full size)
-    "algorithm_kwargs/num_eval_steps_per_epoch": 60,
+    "algorithm_kwargs/max_path_length": 70,  # epochs of 100 steps end mid-episode (as they do at full size)
+    "algorithm_kwargs/num_eval_steps_per_epoch": 70,
     "algorithm_kwargs/num_expl_steps_per_train_loop": 100,
     "algorithm_kwargs/num_trains_per_train_loop": 20,
     "algorithm_kwargs/min_num_steps_before_training": 100,
