@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from lifelong_rl.models.networks import Mlp, Normalizer, ParallelizedEnsemble
+from lifelong_rl.models.networks import Mlp, ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 from lifelong_rl.torch.distributions import TanhNormal
 
@@ -64,17 +64,6 @@ def test_parallel_ensemble_equals_independent_members():
         assert torch.allclose(out[e], h, atol=1e-6)
     # Per-member inputs [E, B, in] are also accepted.
     assert ens(x.unsqueeze(0).expand(3, -1, -1)).shape == (3, 5, 2)
-
-
-def test_normalizer_tracks_running_moments():
-    norm_ = Normalizer(3)
-    data = np.random.default_rng(0).normal(2.0, 3.0, size=(1000, 3)).astype(np.float32)
-    for chunk in np.split(data, 10):
-        norm_.update(torch.from_numpy(chunk))
-    assert np.allclose(norm_.mean.numpy(), data.mean(0), atol=1e-4)
-    assert np.allclose(norm_.std.numpy(), data.std(0), atol=1e-3)
-    mlp = Mlp(3, 1, [4], normalize_input=True)
-    assert "normalizer.mean" in mlp.state_dict()
 
 
 def test_layer_norm_trunk_and_leaky_relu_by_hand():

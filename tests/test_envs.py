@@ -45,3 +45,12 @@ def test_gym_envs_are_seeded():
     assert np.array_equal(o1, o2) and o1.dtype == np.float32
     with pytest.raises(UnknownEnvError):
         make_env("gym/CartPole-v1")  # discrete actions
+
+
+def test_episode_length_sees_through_wrappers():
+    """Main returned gymnasium's fallback of 1000 for a MetaWorld env inside the task-id wrapper."""
+    from lifelong_rl.envs.make_env import episode_length
+    from lifelong_rl.envs.wrappers import TaskIdWrapper
+
+    env = make_env("metaworld/reach-v3", seed=0, max_path_length=200)
+    assert episode_length(env) == episode_length(TaskIdWrapper(env, 0, 2)) == 200
