@@ -26,13 +26,18 @@ def check_fresh_dir(log_dir: str) -> None:
                           "or choose another log dir")
 
 
-def check_resumable(snap: Dict[str, Any], path: str) -> None:
-    """A snapshot this version can resume, with what its method needs (SnapshotError otherwise)."""
+def check_format(snap: Dict[str, Any], path: str) -> None:
     if snap.get("format") != SNAPSHOT_FORMAT:
         raise SnapshotError(f"{path} was written by an older version of lifelong_rl (snapshot format "
-                            f"{snap.get('format')}); it cannot be resumed")
-    if "continual" in snap["variant"] and not snap["buffer_saved"]:
-        raise SnapshotError(f"{path} holds no replay buffer, which a continual run needs to resume "
+                            f"{snap.get('format')}, this version reads {SNAPSHOT_FORMAT})")
+
+
+def check_resumable(snap: Dict[str, Any], path: str) -> None:
+    """A snapshot this version can resume, with what its method needs (SnapshotError otherwise)."""
+    check_format(snap, path)
+    module = registry.get(snap["variant"]["algorithm"])
+    if getattr(module, "RESUME_NEEDS_BUFFER", False) and not snap["buffer_saved"]:
+        raise SnapshotError(f"{path} holds no replay buffer, which a {module.NAME} run needs to resume "
                             "(logging/save_replay_buffer was false)")
 
 

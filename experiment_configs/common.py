@@ -60,6 +60,12 @@ def sac_trainer_schema() -> Schema:
     }
 
 
+def check_buffer_size(variant: Dict[str, Any]) -> None:
+    if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
+        raise ConfigError(f"replay_buffer_size ({variant['replay_buffer_size']}) is smaller than "
+                          f"algorithm_kwargs/batch_size ({variant['algorithm_kwargs']['batch_size']})")
+
+
 @dataclass
 class Run:
     """What a builder gets: the checked variant, the run's child seeds, the device and the logger."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from experiment_configs import registry
+from experiment_configs.base_experiment import check_format
 from lifelong_rl.core.logger import SnapshotError, load_snapshot
 
 
@@ -13,6 +14,7 @@ def load_policies(path: str, device: str = "cpu", seed: Optional[int] = None) ->
     run, one per task for a continual stream. The envs are the run's evaluation envs (a MetaWorld task
     keeps the goal it was trained on); `seed` replaces their simulators' seeds."""
     snap = load_snapshot(path, map_location=device)
+    check_format(snap, path)
     variant = snap["variant"]
     trainer, entries = registry.evaluation_setup(variant, device, seed)
     try:

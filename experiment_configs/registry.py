@@ -1,7 +1,8 @@
 """The algorithm registry: name -> its config module. Every module under
 experiment_configs/configs/<family>/ that defines NAME is an algorithm; it holds
 
-  NAME, FAMILY          its registered name and family
+  NAME                  its registered name
+  RESUME_NEEDS_BUFFER   (optional, default False) a resume without the buffer in the snapshot is refused
   schema()              every variant key with its type, range or choices and one-line doc
   QUICK                 overrides for a smoke run (--quick)
   CONTRACT_CASES        variant overrides the registry-wide contract test runs (tests/test_contract.py)

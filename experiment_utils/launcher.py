@@ -43,6 +43,13 @@ EXAMPLES = """examples:
 RESUME_FLAGS = ("resume", "epochs", "no_progress")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad flags (an unknown one, a value of the wrong type) are one line on stderr and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[str, Any]]] = None,
                  script: str = "run_scripts/<algo>.py", schema: Optional[Dict[str, Any]] = None) -> argparse.ArgumentParser:
     """Common flags of every run script, plus `extra_flags` {flag: (variant key, Param)} of one script.
@@ -52,7 +59,7 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
     def shown(key: str, text: str) -> str:
         return text if schema is None or has_key(schema, key) else argparse.SUPPRESS
 
-    p = argparse.ArgumentParser(description=description, epilog=EXAMPLES.format(script=script), allow_abbrev=False,
+    p = OneLineParser(description=description, epilog=EXAMPLES.format(script=script), allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     for flag, (key, param) in (extra_flags or {}).items():
         choices = f" ({', '.join(map(str, param.choices))})" if param.choices else ""
@@ -72,7 +79,9 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
     p.add_argument("--log-dir", default="data", metavar="DIR", help="base directory of runs (default: data)")
     p.add_argument("--snapshot-mode", metavar="MODE", help="which snapshots to keep: all, last, gap, gap_and_last or none")
     p.add_argument("--snapshot-gap", type=int, metavar="N", help="epochs between snapshots in the gap modes")
-    p.add_argument("--save-replay-buffer", action="store_true", help="keep the replay buffer in snapshots (exact resume; the default)")
+    p.add_argument("--save-replay-buffer", action=argparse.BooleanOptionalAction,
+                   help="keep the replay buffer in snapshots: exact resume (the default); --no-save-replay-buffer: "
+                        "smaller snapshots")
     p.add_argument("--log-to-wandb", action="store_true", help="also log to wandb (online when logged in, else offline)")
     p.add_argument("--log-to-tensorboard", action="store_true", help="also log to TensorBoard")
     p.add_argument("--no-progress", action="store_true", help="no progress bar; a log line per epoch")
@@ -96,10 +105,11 @@ def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_
         ("--snapshot-mode", "logging/snapshot_mode"): args.snapshot_mode,
         ("--snapshot-gap", "logging/snapshot_gap"): args.snapshot_gap,
     }
-    for flag, key in ((args.save_replay_buffer, "save_replay_buffer"), (args.log_to_wandb, "log_to_wandb"),
-                      (args.log_to_tensorboard, "log_to_tensorboard")):
+    for flag, key in ((args.log_to_wandb, "log_to_wandb"), (args.log_to_tensorboard, "log_to_tensorboard")):
         if flag:
             v["logging"][key] = True
+    if args.save_replay_buffer is not None:
+        v["logging"]["save_replay_buffer"] = args.save_replay_buffer
     if args.no_progress:
         v["logging"]["progress_bar"] = False
     for (flag, k), val in simple.items():
@@ -142,8 +152,8 @@ def _unique_dir(base: str) -> str:
 Job = Tuple[Dict[str, Any], str, Optional[str]]  # (variant, log dir, snapshot to resume from)
 
 
-def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, Optional[str], str]:
-    """(log dir, error or None, summary line) of one run."""
+def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, Optional[str], str, int]:
+    """(log dir, error or None, summary line, exit code: 0, 1 a failed run, 2 bad input) of one run."""
     variant, log_dir, resume_from, threads = job
     import torch
 
@@ -153,15 +163,17 @@ def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, 
 
     try:
         loop = experiment(variant, log_dir, resume_from)
-        return log_dir, None, summary_line(loop.summary)
-    except (*BAD_INPUT, NaNLossError) as e:
-        return log_dir, f"{type(e).__name__}: {e}", ""
+        return log_dir, None, summary_line(loop.summary), 0
+    except BAD_INPUT as e:
+        return log_dir, f"{type(e).__name__}: {e}", "", 2
+    except NaNLossError as e:
+        return log_dir, f"{type(e).__name__}: {e}", "", 1
     except Exception as e:  # a bug: the other runs of a parallel sweep go on, the traceback is kept
         if threads == 0:  # one process (local): raise with its traceback
             raise
         with open(os.path.join(log_dir, "error.txt"), "w") as f:
             f.write(traceback.format_exc())
-        return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)", ""
+        return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)", "", 1
 
 
 def pending_jobs(jobs: List[Job]) -> List[Job]:
@@ -190,13 +202,13 @@ def launch(jobs: List[Job], mode: str, procs: int = 0) -> int:
         threads = max(1, (os.cpu_count() or 1) // procs)
         with mp.get_context("spawn").Pool(procs) as pool:
             results = pool.map(_run_one, [(*job, threads) for job in jobs], chunksize=1)
-    failed = [(d, err) for d, err, _ in results if err]
-    for d, err in failed:
-        print(f"error: {err} [{d}]", file=sys.stderr)
-    for d, err, summary in results:
+    for d, err, _, _ in results:
+        if err:
+            print(f"error: {err} [{d}]", file=sys.stderr)
+    for d, err, summary, _ in results:
         if not err:
             print(f"finished: {d}" + (f" ({summary})" if summary else ""))
-    return 1 if failed else 0
+    return max(code for *_, code in results)
 
 
 def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, List[Any]]] = None,

@@ -84,14 +84,17 @@ def test_collector_stores_truncation_as_timeout_and_termination_as_terminal():
     env = make_env("gym/Pendulum-v1", seed=0, max_path_length=5)  # never terminates, truncates at 5
     buf = ReplayBuffer(100, transition_fields(3, 1))
     pol = StochasticPolicy(TanhGaussianPolicy(3, 1, [8]))
-    StepCollector(env, pol, 5).collect_new_steps(buf, 10)
+    col = StepCollector(env, pol, 5)
+    for _ in range(10):
+        col.collect_one_step(buf)
     assert buf.terminals[:10].sum() == 0
     assert buf.timeouts[:10, 0].tolist() == [0, 0, 0, 0, 1] * 2
 
     env = make_env("gym/InvertedPendulum-v5", seed=0)  # terminates when the pole falls
     buf = ReplayBuffer(2000, transition_fields(4, 1))
     col = StepCollector(env, StochasticPolicy(TanhGaussianPolicy(4, 1, [8])), 1000)
-    col.collect_new_steps(buf, 200, random_action=True)
+    for _ in range(200):
+        col.collect_one_step(buf, random_action=True)
     ends = np.flatnonzero(buf.terminals[:200, 0])
     assert len(ends) >= 2 and buf.timeouts[:200].sum() == 0
     # After a terminal the next stored observation starts a new episode (reset happened).

@@ -99,10 +99,10 @@ def test_a_bug_in_one_parallel_run_is_recorded_in_its_error_txt(tmp_path, monkey
     monkeypatch.setattr(base, "experiment", broken)
     log_dir, threads = str(tmp_path), torch.get_num_threads()
     try:
-        d, err, _ = _run_one(({"seed": 0}, log_dir, None, 1))  # sets this process's threads to 1
+        d, err, _, code = _run_one(({"seed": 0}, log_dir, None, 1))  # sets this process's threads to 1
     finally:
         torch.set_num_threads(threads)
-    assert d == log_dir and err == "RuntimeError: boom in the trainer (traceback in error.txt)"
+    assert d == log_dir and err == "RuntimeError: boom in the trainer (traceback in error.txt)" and code == 1
     text = (tmp_path / "error.txt").read_text()
     assert "Traceback" in text and "boom in the trainer" in text
     with pytest.raises(RuntimeError, match="boom"):

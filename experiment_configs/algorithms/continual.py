@@ -5,12 +5,11 @@ wrapper around it."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gymnasium as gym
 
-from experiment_configs.common import Run
+from experiment_configs.common import Run, check_buffer_size
 from lifelong_rl.continual.strategies import CLStrategy
 from lifelong_rl.continual.task_schedules import make_task_schedule
 from lifelong_rl.continual.wrapper import ContinualSchedule
@@ -55,10 +54,8 @@ def check_stream(variant: Dict[str, Any]) -> None:
         raise ConfigError(f"continual/steps_per_task ({c['steps_per_task']}) must be a multiple of continual/eval_every ({c['eval_every']})")
     if c["random_steps_per_task"] > c["steps_per_task"]:
         raise ConfigError(f"continual/random_steps_per_task ({c['random_steps_per_task']}) exceeds continual/steps_per_task ({c['steps_per_task']})")
-    if c["references"] and not os.path.isfile(c["references"]):
-        raise ConfigError(f"continual/references: file not found: {c['references']}")
-    if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
-        raise ConfigError("replay_buffer_size is smaller than algorithm_kwargs/batch_size")
+    load_references(c["references"], c["steps_per_task"])
+    check_buffer_size(variant)
 
 
 def num_epochs(variant: Dict[str, Any]) -> int:
@@ -70,11 +67,17 @@ def load_references(path: str, steps_per_task: int) -> Optional[Dict[str, Dict[s
     """Single-task reference curves {task: {steps, success}} (scripts/continual_references.py)."""
     if not path:
         return None
-    with open(path) as f:
-        data = json.load(f)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        tasks = data["tasks"]
+    except FileNotFoundError:
+        raise ConfigError(f"continual/references: file not found: {path}") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"continual/references: {path} is not a references JSON (scripts/continual_references.py)") from None
     if data.get("steps_per_task") != steps_per_task:
         raise ConfigError(f"references {path} were run with {data.get('steps_per_task')} steps per task, not {steps_per_task}")
-    return data["tasks"]
+    return tasks
 
 
 def stream_envs(variant: Dict[str, Any], seeds: RunSeeds, role: str, one_hot: bool,
@@ -118,7 +121,7 @@ def build_continual(run: Run, make_agent: StreamAgentBuilder, strategy: CLStrate
         inner, tasks, make_task_schedule(task_schedule, len(tasks), c["steps_per_task"]), strategy,
         [PathCollector(e, agent["task_policies"][i][1], length) for i, e in enumerate(eval_envs)],
         eval_every=c["eval_every"], eval_episodes=c["eval_episodes"], random_steps_per_task=c["random_steps_per_task"],
-        reset_buffer=reset_buffer and task_schedule != "multitask", reset_optimizer=c["reset_optimizer"],
+        reset_buffer=reset_buffer, reset_optimizer=c["reset_optimizer"],
         reset_entropy=c["reset_entropy"], method_name=method_name,
         references=load_references(c["references"], c["steps_per_task"]),
     )

@@ -53,7 +53,10 @@ class ParameterRegularizer:
         return {"anchors": self.anchors, "weights": self.weights}
 
     def load_state_dict(self, state: Dict[str, Dict[str, torch.Tensor]]) -> None:
-        self.anchors, self.weights = dict(state["anchors"]), dict(state["weights"])
+        """Anchors and weights onto the module's device (a snapshot loads on the CPU)."""
+        device = next(self.module.parameters()).device
+        self.anchors = {n: t.to(device) for n, t in state["anchors"].items()}
+        self.weights = {n: t.to(device) for n, t in state["weights"].items()}
 
 
 def _per_sample_sq_grad_mean(module: nn.Module, fn, *inputs: torch.Tensor) -> Dict[str, torch.Tensor]:

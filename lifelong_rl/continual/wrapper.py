@@ -1,4 +1,4 @@
-"""Continual RL as a wrapper around a schedule: one agent, the tasks of a stream.
+"""Continual RL as a wrapper around a schedule (any SteppedSchedule): one agent, the tasks of a stream.
 
 An epoch is `eval_every` env steps taken where the task schedule (sequential, expand, multitask;
 lifelong_rl.continual.task_schedules) says, each phase starting with `random_steps_per_task`
@@ -19,16 +19,15 @@ import numpy as np
 from lifelong_rl.continual.metrics import continual_metrics
 from lifelong_rl.continual.strategies import CLStrategy, TaskContext
 from lifelong_rl.continual.task_schedules import TaskSchedule
-from lifelong_rl.core.logger import SnapshotError
 from lifelong_rl.core.loop import Schedule
-from lifelong_rl.core.schedules import OffPolicySchedule
+from lifelong_rl.core.schedules import SteppedSchedule
 from lifelong_rl.samplers.collectors import PathCollector
 
 
 class ContinualSchedule(Schedule):
     def __init__(
         self,
-        inner: OffPolicySchedule,
+        inner: SteppedSchedule,
         task_names: List[str],
         tasks: TaskSchedule,
         strategy: CLStrategy,
@@ -164,11 +163,10 @@ class ContinualSchedule(Schedule):
                 "last_successes": self._last_successes, "strategy": self.strategy.state_dict()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        if state["inner"]["buffer"] is None:
-            raise SnapshotError("the snapshot holds no replay buffer, which a continual method needs to resume "
-                                "(snapshots keep it unless logging/save_replay_buffer=false)")
         self.inner.load_state_dict(state["inner"])
         self.success_rows = [list(r) for r in state["success_rows"]]
         self.curves = state["curves"]
         self._last_successes = list(state["last_successes"])
         self.strategy.load_state_dict(state["strategy"])
+        phase = self.tasks.phase(self.steps - 1)
+        self.logger.log(f"resumed in task {phase}: {self.task_names[phase]} ({self.steps} env steps)", always=True)

@@ -45,8 +45,19 @@ class Trainer(Protocol):
 
 
 @runtime_checkable
+class ContinualTrainer(Trainer, Protocol):
+    """A trainer the continual wrapper can drive: per-task resets (continual/reset_optimizer,
+    continual/reset_entropy). Parameter-penalty strategies (l2, ewc) also read its `policy` and `qfs`."""
+
+    def reset_optimizers(self) -> None: ...
+
+    def reset_entropy(self) -> None: ...
+
+
+@runtime_checkable
 class Buffer(Protocol):
-    """Declared fields (`fields`: name -> Field), samples added by field name, its own sampler RNG."""
+    """A replay buffer: declared fields (`fields`: name -> Field), samples added one at a time by
+    field name, its own sampler RNG. (An on-policy RolloutBuffer adds whole vector steps instead.)"""
 
     fields: Dict[str, Any]
 
@@ -70,6 +81,8 @@ class Collector(Protocol):
     state, and the episode in progress, so a resume continues it exactly."""
 
     num_steps_total: int
+    num_paths_total: int
+    stats: Any  # the EpisodeStats finished episodes go to (shared by the collectors of a stream)
 
     def collect_one_step(self, buffer: Buffer, random_action: bool = False) -> Dict[str, Any]: ...
 

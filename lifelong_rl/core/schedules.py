@@ -1,26 +1,32 @@
 """Schedules: what one epoch of the generic loop (lifelong_rl.core.loop) does.
 
-Implemented:
-- `OffPolicySchedule` (SAC, and TD3, DDPG, HER on top of it): env steps into a replay buffer, each
-  step followed by its share of updates (`updates_per_step`), or a block of steps then a block of
-  updates (`train_every`). `collect_and_train(num_steps, pick)` takes a `pick(env_step) ->
-  (collector, random_action)`: one collector for a single task, the task schedule's choice in a
-  continual run (lifelong_rl.continual.wrapper).
+`SteppedSchedule` is a schedule whose env steps all go through `collect_and_train(num_steps,
+pick)`, where `pick(env_step) -> (collector, random_action)` names the collector (the env) of each
+step and whether it acts at random: one collector for a single task, the task schedule's choice in a
+continual run. The continual wrapper (lifelong_rl.continual.wrapper) drives any SteppedSchedule.
 
-Sketched here so their needs shape the hooks; later issues fill them on the same `Schedule` ABC:
-- on-policy (PPO, NPG, VPG): `train_epoch` gathers `num_steps` vector-env steps into a
-  RolloutBuffer (lifelong_rl.data_management.rollout_buffer) through the same `pick`, computes
-  GAE, then several epochs of minibatches; observation / reward normalisers live in its state_dict.
+Implemented:
+- `OffPolicySchedule` (SAC; the planned TD3, DDPG and HER): env steps into a replay buffer, each
+  step followed by its share of updates (`updates_per_step`), or a block of steps then a block of
+  updates (`train_every`).
+
+Sketched here (docs only, no classes yet) so their needs shape the hooks; later issues fill them:
+- on-policy (PPO, NPG, VPG): a SteppedSchedule whose `collect_and_train` steps a vector collector
+  (one gymnasium.vector env per task, chosen through `pick`) into a RolloutBuffer
+  (lifelong_rl.data_management.rollout_buffer, added per vector step), computes GAE, then several
+  epochs of minibatches; observation / reward normalisers live in its state_dict.
 - model-based (MBPO, PETS-style MPC, LOOP): the off-policy step loop plus a model fit every N env
   steps and model rollouts into a second buffer; the dynamics ensemble and its optimizer go in the
   trainer's state dict, the model buffer in the schedule's.
-- offline (MOPO, MOReL, behaviour cloning): `start` loads a dataset from agent_data/ into a buffer,
-  `train_epoch` only updates (no env steps), `evaluate` as off-policy.
-- reset-free (lifelong, LiSP, DADS): the off-policy or model-based loop with a collector whose
-  episode never ends (one reset at the start); evaluation in separate envs.
+- offline (MOPO, MOReL, behaviour cloning): the dataset from agent_data/ loaded into a buffer when
+  the schedule is built (so a resume has it too), `train_epoch` only updates, `evaluate` as off-policy.
+- reset-free (lifelong envs, LiSP, DADS): a collector whose episode never ends (one reset at the
+  start); its snapshot must hold the simulator's state (qpos, qvel) rather than the actions since
+  the reset, which the episodic collector replays; evaluation in separate envs.
 """
 from __future__ import annotations
 
+import abc
 import math
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -35,7 +41,23 @@ Pick = Callable[[int], Tuple[StepCollector, bool]]
 EnvStepHook = Callable[[int, Any], None]
 
 
-class OffPolicySchedule(Schedule):
+class SteppedSchedule(Schedule):
+    """A schedule that takes every env step through `collect_and_train(num_steps, pick)`. What the
+    continual wrapper reads of it: `trainer`, `buffer`, `collectors` (one per task), `env_steps`,
+    `device`, `logger`."""
+
+    buffer: Any
+    collectors: List[StepCollector]
+    env_steps: int
+    device: torch.device
+
+    @abc.abstractmethod
+    def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
+        """`num_steps` env steps, each from the collector `pick(env_steps)` names, with the updates
+        they earn; returns {"updates", "train_time", "env_steps"}."""
+
+
+class OffPolicySchedule(SteppedSchedule):
     def __init__(
         self,
         trainer,

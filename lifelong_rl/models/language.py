@@ -53,6 +53,26 @@ def load_embedding_file(path: str = EMBEDDINGS_FILE) -> Dict:
         return json.load(f)
 
 
+def stored_codes(tasks: Sequence[str], descriptions: Dict[str, str], model: str, path: str = EMBEDDINGS_FILE) -> List[Optional[np.ndarray]]:
+    """Each task's code from the committed file if it holds the same text and model, else None."""
+    stored = load_embedding_file(path) if os.path.isfile(path) else {"model": None, "tasks": {}}
+    codes: List[Optional[np.ndarray]] = []
+    for t in tasks:
+        entry = stored["tasks"].get(t)
+        hit = stored["model"] == model and entry is not None and entry["description"] == descriptions.get(t, TASK_DESCRIPTIONS[t])
+        codes.append(np.asarray(entry["embedding"], dtype=np.float32) if hit else None)
+    return codes
+
+
+def check_codes_available(tasks: Sequence[str], descriptions: Dict[str, str], model: str) -> None:
+    """ConfigError now (before a run starts) if some code must be embedded and the model cannot load."""
+    unknown = [t for t in list(tasks) + list(descriptions) if t not in TASK_DESCRIPTIONS]
+    if unknown:
+        raise ConfigError(f"no MetaWorld v3 task {', '.join(unknown)} to describe")
+    if any(c is None for c in stored_codes(tasks, descriptions, model)):
+        load_sentence_model(model)
+
+
 def task_codes(
     tasks: Sequence[str],
     language: str = "on",
@@ -78,12 +98,7 @@ def task_codes(
     if language != "on":
         raise ConfigError(f"unknown legion/language '{language}'; valid: on, off")
     texts = [descriptions.get(t, TASK_DESCRIPTIONS[t]) for t in tasks]
-    stored = load_embedding_file(path) if os.path.isfile(path) else {"model": None, "tasks": {}}
-    codes: List[Optional[np.ndarray]] = []
-    for t, text in zip(tasks, texts):
-        entry = stored["tasks"].get(t)
-        hit = stored["model"] == model and entry is not None and entry["description"] == text
-        codes.append(np.asarray(entry["embedding"], dtype=np.float32) if hit else None)
+    codes = stored_codes(tasks, descriptions, model, path)
     missing = [i for i, c in enumerate(codes) if c is None]
     if missing:
         fresh = embed_texts([texts[i] for i in missing], model)

@@ -178,10 +178,6 @@ class StepCollector:
             self._obs = next_obs
         return info
 
-    def collect_new_steps(self, buffer, num_steps: int, random_action: bool = False) -> None:
-        for _ in range(num_steps):
-            self.collect_one_step(buffer, random_action)
-
     def get_diagnostics(self, prefix: str = "exploration/") -> Dict[str, float]:
         return self.stats.pop(prefix)
 

@@ -16,7 +16,7 @@ from lifelong_rl.continual.strategies import STRATEGIES, CLStrategy
 from lifelong_rl.variants import ConfigError, Param, Schema
 
 NAME = "continual_sac"
-FAMILY = "continual"
+RESUME_NEEDS_BUFFER = True  # every CL method's data, Fisher and schedule depend on the buffer
 TASK_ID_MODES = ("none", "one_hot", "multi_head")
 # cl_method -> (task schedule, strategy). multitask and expand are schedules with the buffer kept.
 SCHEDULES = {"multitask": ("multitask", "perfect_memory"), "expand": ("expand", "perfect_memory")}

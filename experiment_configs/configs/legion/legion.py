@@ -22,7 +22,8 @@ from experiment_configs.configs.continual.continual_sac import QUICK_STREAM
 from lifelong_rl.continual.strategies import STRATEGIES
 from lifelong_rl.envs.task_descriptions import TASK_DESCRIPTIONS
 from lifelong_rl.models.dpmm import DPMMPrior, StandardNormalPrior
-from lifelong_rl.models.language import DEFAULT_MODEL, task_codes
+from lifelong_rl.envs.streams import stream_tasks
+from lifelong_rl.models.language import DEFAULT_MODEL, check_codes_available, task_codes
 from lifelong_rl.models.networks import Mlp, ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 from lifelong_rl.trainers.legion import LatentEncoder, LegionTrainer, TaskLatentPolicy
@@ -30,7 +31,7 @@ from lifelong_rl.trainers.sac import SACTrainer
 from lifelong_rl.variants import Param, Schema
 
 NAME = "legion"
-FAMILY = "continual"
+RESUME_NEEDS_BUFFER = True  # the buffer holds every task's data and feeds the DPMM refits
 # --mode-cl -> task schedule: one task at a time (the buffer kept, as the original), tasks 0..k in
 # phase k, or all tasks at once.
 MODES = {"continual": "sequential", "expand": "expand", "multitask": "multitask"}
@@ -40,6 +41,8 @@ def schema() -> Schema:
     continual = continual_schema()
     continual["stream"] = Param("legion10", continual["stream"].doc, "str")
     continual["reset_entropy"] = Param(False, "per-task entropy coefficients: nothing to reset by default", "bool")
+    continual["reset_optimizer"] = Param(True, "fresh Adam states for actor and critics at each task switch "
+                                         "(the VAE's optimizer is kept)", "bool")
     return {
         **run_schema(NAME),
         "replay_buffer_size": Param(int(1e6), "replay buffer capacity (transitions)", "int", low=1),
@@ -99,6 +102,10 @@ CONTRACT_CASES = {mode: {"legion": {"mode_cl": mode}} for mode in MODES}
 
 def check(variant: Dict[str, Any]) -> None:
     check_stream(variant)
+    lg, c = variant["legion"], variant["continual"]
+    if lg["language"] == "on":
+        changed = {t: d for t, d in lg["task_descriptions"].items() if d != TASK_DESCRIPTIONS[t]}
+        check_codes_available(stream_tasks(c["stream"], c["num_tasks"] or None), changed, lg["language_model"])
 
 
 def legion_agent(variant, obs_dim, action_dim, device, tasks, strategy=None, dpmm_seed: int = 0) -> Dict[str, Any]:

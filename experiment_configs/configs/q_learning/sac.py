@@ -11,7 +11,7 @@ from typing import Any, Dict
 import torch
 
 from experiment_configs.algorithms.off_policy import build_off_policy, off_policy_evaluation
-from experiment_configs.common import Run, net_schema, run_schema, sac_trainer_schema
+from experiment_configs.common import Run, check_buffer_size, net_schema, run_schema, sac_trainer_schema
 from lifelong_rl.envs.make_env import validate_env_name
 from lifelong_rl.models.multi_head import MultiHeadEnsemble, MultiHeadTanhGaussianPolicy
 from lifelong_rl.models.networks import ParallelizedEnsemble
@@ -20,7 +20,6 @@ from lifelong_rl.trainers.sac import SACTrainer
 from lifelong_rl.variants import ConfigError, Param, Schema
 
 NAME = "sac"
-FAMILY = "single-task"
 
 
 def schema() -> Schema:
@@ -69,9 +68,7 @@ def check(variant: Dict[str, Any]) -> None:
     validate_env_name(variant["env"])
     if variant["env_kwargs"]["new_goal_each_episode"] and not variant["env"].startswith("metaworld/"):
         raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{variant['env']}'")
-    if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
-        raise ConfigError(f"replay_buffer_size ({variant['replay_buffer_size']}) is smaller than "
-                          f"algorithm_kwargs/batch_size ({variant['algorithm_kwargs']['batch_size']})")
+    check_buffer_size(variant)
 
 
 def sac_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
