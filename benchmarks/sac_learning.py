@@ -29,6 +29,7 @@ def main() -> int:
     p.add_argument("--env", default="metaworld/reach-v3")
     p.add_argument("--steps", type=int, default=100_000, help="env steps per seed, warm-up included")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     p.add_argument("--warmup", type=int, default=5000)
     p.add_argument("--eval-steps", type=int, default=1000, help="eval steps per epoch (2 MetaWorld episodes)")
     p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
@@ -40,7 +41,7 @@ def main() -> int:
     epochs = (args.steps - args.warmup) // steps_per_epoch
     stamp = time.strftime("%Y_%m_%d_%H_%M_%S")
     jobs = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         v = default_variant("sac")
         v.update(env=args.env, seed=seed, exp_name="sac_learning")
         v["algorithm_kwargs"].update(num_epochs=epochs, min_num_steps_before_training=args.warmup,
@@ -56,7 +57,8 @@ def main() -> int:
         return rc
 
     finals, speeds, key = [], [], None
-    for seed, (_, d, _) in enumerate(jobs):
+    for (v, d, _) in jobs:
+        seed = v["seed"]
         df = pd.read_csv(os.path.join(d, "progress.csv"))
         key = "evaluation/Success Rate" if "evaluation/Success Rate" in df else "evaluation/Average Returns"
         finals.append(float(df[key].tail(3).mean()))

@@ -107,6 +107,10 @@ BAD = [
     ("continual_sac", ["--num-tasks", "-1"], "bad value -1 for 'continual/num_tasks'"),
     ("continual_sac", ["--stream", "reach,pusj"], "did you mean push-v3"),
     ("legion", ["--stream", "cw11"], "did you mean cw10"),
+    ("legion", ["--set", "legion/language_model=/no/such/model"], "not 'all-MiniLM-L6-v2' and not a local model directory"),
+    ("continual_sac", ["--set", "continual/references=/no/such/refs.json"], "continual/references: file not found"),
+    ("sac", ["--seed", "foo"], "argument --seed: invalid int value: 'foo'"),
+    ("sac", ["--bogus"], "unrecognized arguments: --bogus"),
 ]
 
 
