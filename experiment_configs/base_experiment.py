@@ -16,8 +16,9 @@ def check_fresh_dir(log_dir: str) -> None:
     if not os.path.isdir(log_dir):
         return
     held = [name for name in ("metrics.json",) if os.path.isfile(os.path.join(log_dir, name))]
-    if latest_snapshot(log_dir):
-        held.append(os.path.basename(latest_snapshot(log_dir)))
+    snapshot = latest_snapshot(log_dir)
+    if snapshot:
+        held.append(os.path.basename(snapshot))
     rows = len(CsvTable(os.path.join(log_dir, "progress.csv")).rows())
     if rows:
         held.append(f"progress.csv with {rows} epochs")

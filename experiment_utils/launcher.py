@@ -238,10 +238,10 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from experiment_configs.base_experiment import check_resumable
 
     defaults = vars(parser.parse_args([]))
+    flag_of = {a.dest: a.option_strings[0] for a in parser._actions if a.option_strings}
     changed = [k for k, val in vars(args).items() if k not in RESUME_FLAGS and val != defaults[k]]
     if changed:
-        flags = ", ".join("--" + k.split(":")[-1].split("/")[-1].replace("_", "-") if k.startswith("extra:")
-                          else "--" + k.replace("_", "-") for k in changed)
+        flags = ", ".join(flag_of[k] for k in changed)
         raise ConfigError(f"--resume continues a run as it was; {flags} would change it (only --epochs and "
                           "--no-progress may be given): start a new run instead")
     run_dir = args.resume

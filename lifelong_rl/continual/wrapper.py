@@ -160,13 +160,12 @@ class ContinualSchedule(Schedule):
     # -- snapshots ---------------------------------------------------------------------------
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
         return {"inner": self.inner.state_dict(save_buffer), "success_rows": self.success_rows, "curves": self.curves,
-                "last_successes": self._last_successes, "strategy": self.strategy.state_dict()}
+                "strategy": self.strategy.state_dict()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.inner.load_state_dict(state["inner"])
         self.success_rows = [list(r) for r in state["success_rows"]]
         self.curves = state["curves"]
-        self._last_successes = list(state["last_successes"])
         self.strategy.load_state_dict(state["strategy"])
         phase = self.tasks.phase(self.steps - 1)
         self.logger.log(f"resumed in task {phase}: {self.task_names[phase]} ({self.steps} env steps)", always=True)

@@ -40,15 +40,16 @@ def _atomic_torch_save(obj: Any, path: str) -> None:
     os.replace(tmp, path)  # a kill mid-write never leaves a truncated snapshot behind
 
 
-def load_snapshot(path: str, map_location: str | torch.device = "cpu") -> Dict[str, Any]:
-    """Load a snapshot, raising SnapshotError with a one-line reason on any failure."""
+def load_snapshot(path: str, map_location: str | torch.device = "cpu", mmap: bool = False) -> Dict[str, Any]:
+    """Load a snapshot, raising SnapshotError with a one-line reason on any failure. `mmap`: tensors
+    (networks, the replay buffer) are mapped, not read, until used."""
     if not os.path.isfile(path):
         raise SnapshotError(f"snapshot not found: {path}")
     try:
         # The restricted unpickler: tensors, plain containers and numpy arrays only, so a snapshot
         # from elsewhere cannot run code when it is loaded.
         with torch.serialization.safe_globals(_numpy_globals()):
-            snap = torch.load(path, map_location=map_location, weights_only=True)
+            snap = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as e:  # noqa: BLE001 - any failure to read means a corrupt file
         raise SnapshotError(f"snapshot {path} is corrupt or unreadable ({type(e).__name__})") from None
     if not isinstance(snap, dict) or "variant" not in snap or "epoch" not in snap or "trainer" not in snap:
@@ -66,7 +67,7 @@ def latest_snapshot(run_dir: str) -> Optional[str]:
     params = os.path.join(run_dir, "params.pt")
     if os.path.isfile(params):
         try:
-            epoch = int(load_snapshot(params)["epoch"])
+            epoch = int(load_snapshot(params, mmap=True)["epoch"])
         except SnapshotError:
             epoch = -1
         if epoch >= best_epoch:

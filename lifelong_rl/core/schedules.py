@@ -155,7 +155,7 @@ class OffPolicySchedule(SteppedSchedule):
         return {
             "env_steps": self.env_steps,
             "buffer": self.buffer.state_dict() if save_buffer else None,
-            "buffer_rng": self.buffer.rng_state_dict(),
+            "buffer_rng": None if save_buffer else self.buffer.rng_state_dict(),  # the saved buffer holds it
             "collectors": [c.state_dict() for c in self.collectors],
             "eval_collector": None if self.eval_collector is None else self.eval_collector.state_dict(),
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
+import torch
 
 from lifelong_rl.data_management.fields import Field
 
@@ -32,6 +33,8 @@ class ReplayBuffer:
         return self._size
 
     def _check(self, sample: Mapping[str, Any]) -> None:
+        if sample.keys() == self.fields.keys():  # every env step: the cheap comparison first
+            return
         unknown, missing = set(sample) - set(self.fields), set(self.fields) - set(sample)
         if unknown or missing:
             raise ValueError(f"sample fields do not match the buffer's: unknown {sorted(unknown)}, missing {sorted(missing)}")
@@ -77,13 +80,14 @@ class ReplayBuffer:
 
     # -- snapshots ---------------------------------------------------------------------------
     def state_dict(self) -> Dict[str, Any]:
-        """The stored samples (only the filled part), write position and sampling RNG."""
+        """The stored samples (only the filled part, as tensors: a snapshot can be opened memory-mapped
+        without reading them), write position and sampling RNG."""
         return {
             "max_size": self.max_size,
             "top": self._top,
             "size": self._size,
             "rng": self.rng.bit_generator.state,
-            "data": {k: getattr(self, k)[: self._size].copy() for k in self.fields},
+            "data": {k: torch.from_numpy(getattr(self, k)[: self._size].copy()) for k in self.fields},
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -93,7 +97,7 @@ class ReplayBuffer:
             raise ValueError(f"buffer fields mismatch: snapshot {sorted(state['data'])}, buffer {sorted(self.fields)}")
         self._top, self._size = int(state["top"]), int(state["size"])
         for k, v in state["data"].items():
-            getattr(self, k)[: self._size] = v
+            getattr(self, k)[: self._size] = np.asarray(v)
         self.rng.bit_generator.state = state["rng"]
 
     def rng_state_dict(self) -> Dict[str, Any]:
