@@ -1,10 +1,12 @@
-"""SAC learning benchmark (issue 2): metaworld/reach-v3, 3 seeds, 100k env steps each.
+"""SAC learning benchmark (issues 2, 16): metaworld/reach-v3, 3 seeds, 100k env steps each, the
+seeds trained as one batch (--vectorize-seeds) by default.
 
 Prints, per seed and as mean +- std over seeds, the evaluation success rate averaged over the last
-3 evaluations (goal: >= 0.9), and env steps per second.
+3 evaluations (goal: >= 0.9), env steps per second and the wall time.
 
-    python benchmarks/sac_learning.py                      # the full benchmark (~1 h on 2 cores)
-    python benchmarks/sac_learning.py --steps 20000 --seeds 1 --env gym/Pendulum-v1
+    python benchmarks/sac_learning.py --root /tmp/sac_learning   # the full benchmark; again: resumes
+    python benchmarks/sac_learning.py --mode local_par             # one process per seed (as in issue 2)
+    python benchmarks/sac_learning.py --steps 20000 --seeds 1 --env gym/Pendulum-v1 --mode local
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
-from experiment_utils.launcher import launch  # noqa: E402
+from experiment_utils.launcher import launch, pending_jobs  # noqa: E402
 from experiment_configs.registry import default_variant  # noqa: E402
 
 
@@ -32,14 +34,16 @@ def main() -> int:
     p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     p.add_argument("--warmup", type=int, default=5000)
     p.add_argument("--eval-steps", type=int, default=1000, help="eval steps per epoch (2 MetaWorld episodes)")
-    p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
+    p.add_argument("--mode", default="vectorized", choices=["vectorized", "local", "local_par", "ray"],
+                   help="vectorized: the seeds as one batch in one process; the others: one run per seed")
     p.add_argument("--procs", type=int, default=0, help="processes for local_par (0: one per core)")
-    p.add_argument("--out", default="data/benchmarks/sac_learning")
+    p.add_argument("--out", default="data/benchmarks/sac_learning", help="a new <out>/<timestamp> dir per call")
+    p.add_argument("--root", help="a fixed dir instead: the same command again resumes the runs in it")
     args = p.parse_args()
 
     steps_per_epoch = 1000
     epochs = (args.steps - args.warmup) // steps_per_epoch
-    stamp = time.strftime("%Y_%m_%d_%H_%M_%S")
+    root = args.root or os.path.join(args.out, time.strftime("%Y_%m_%d_%H_%M_%S"))
     jobs = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         v = default_variant("sac")
@@ -49,9 +53,13 @@ def main() -> int:
                                      num_trains_per_train_loop=steps_per_epoch,
                                      num_eval_steps_per_epoch=args.eval_steps)
         v["logging"].update(progress_bar=False, snapshot_mode="last")
-        jobs.append((copy.deepcopy(v), os.path.join(args.out, f"{stamp}_{args.env.replace('/', '_')}_s{seed}"), None))
+        jobs.append((copy.deepcopy(v), os.path.join(root, f"{args.env.replace('/', '_')}_s{seed}"), None))
     t0 = time.time()
-    rc = launch(jobs, args.mode, args.procs)
+    todo = pending_jobs(jobs)
+    if args.mode == "vectorized":
+        rc = launch([todo], "local")
+    else:
+        rc = launch(todo, args.mode, args.procs)
     wall = time.time() - t0
     if rc:
         return rc
@@ -66,8 +74,9 @@ def main() -> int:
         speeds.append(float(t["time/env steps per s"].median()))
         print(f"seed {seed}: last-3 {key} = {finals[-1]:.3f}, "
               f"median env steps/s = {speeds[-1]:.1f}, env steps = {int(df['Env Steps Total'].iloc[-1])}  [{d}]")
-    print(f"env {args.env}, {args.seeds} seeds x {args.steps} env steps, mode {args.mode}, wall {wall / 60:.1f} min")
-    print(f"env steps/s per run (median over epochs): {mean_spread(speeds)}")
+    print(f"env {args.env}, {args.seeds} seeds x {args.steps} env steps, mode {args.mode}, wall {wall / 60:.1f} min"
+          + (" (this call; earlier calls trained the resumed part)" if any(r for _, _, r in todo) else ""))
+    print(f"env steps/s per run (median over epochs): {mean_spread(speeds)}; summed over runs {sum(speeds):.1f}")
     print(f"last-3-eval {key}: {mean_spread(finals)}")
     print(json.dumps({"env": args.env, "metric": key, "per_seed": finals, "steps_per_s": speeds}))
     return 0

@@ -1,5 +1,6 @@
-"""SAC speed on CPU (issue 3): ours against Stable-Baselines3 with identical settings, alternating
-in one process, plus the bare update against the matmul bound of this machine.
+"""SAC speed on CPU (issues 3, 16): ours against Stable-Baselines3 and SBX (Stable-Baselines3 in JAX,
+the fastest single-seed peer) with identical settings, alternating in one process, plus the bare
+update against the matmul bound of this machine.
 
 Settings for both: metaworld/reach-v3, MLPs 256x256 (or --hidden), batch 256 (or --batch-size),
 lr 3e-4, gamma 0.99, tau 0.005, automatic entropy, one update per env step, the same number of
@@ -9,7 +10,7 @@ updates) of each library; the medians are printed, the ratio last.
     python benchmarks/speed_sac.py                         # 256x256, batch 256
     python benchmarks/speed_sac.py --batch-size 512
     python benchmarks/speed_sac.py --hidden 400,400,400
-    python benchmarks/speed_sac.py --no-sb3                # ours only (no `bench` extra needed)
+    python benchmarks/speed_sac.py --no-sb3 --no-sbx       # ours only (no `bench` extra needed)
 """
 from __future__ import annotations
 
@@ -100,14 +101,20 @@ class Ours:
 
 
 class SB3:
-    def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int):
-        from stable_baselines3 import SAC
+    """Stable-Baselines3's SAC (PyTorch), or with `jax` SBX's (the same API on JAX)."""
+
+    def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int, jax: bool = False):
+        if jax:
+            from sbx import SAC
+        else:
+            from stable_baselines3 import SAC
 
         self.steps = steps
         env = make_env("metaworld/reach-v3", seed)
         self.model = SAC("MlpPolicy", env, learning_rate=3e-4, buffer_size=int(1e6), learning_starts=warmup,
                          batch_size=batch, tau=0.005, gamma=0.99, train_freq=1, gradient_steps=1, ent_coef="auto",
-                         policy_kwargs=dict(net_arch=list(hidden)), seed=seed, device="cpu", verbose=0)
+                         policy_kwargs=dict(net_arch=list(hidden)), seed=seed, verbose=0,
+                         **({} if jax else {"device": "cpu"}))
         self.model.learn(warmup + 1)
 
     def run(self) -> float:
@@ -126,6 +133,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-sb3", action="store_true")
+    p.add_argument("--no-sbx", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     keep_freed_memory()
@@ -137,14 +145,15 @@ def main() -> int:
     flops = gemm_flops(gemms)
     with tempfile.TemporaryDirectory() as tmp:
         ours = Ours(hidden, args.batch_size, args.warmup, args.steps, args.seed, os.path.join(tmp, "ours"))
-        sb3 = None if args.no_sb3 else SB3(hidden, args.batch_size, args.warmup, args.steps, args.seed)
-        t_ours, t_sb3 = [], []
+        peers = {name: SB3(hidden, args.batch_size, args.warmup, args.steps, args.seed, jax=name == "sbx")
+                 for name, skip in (("sb3", args.no_sb3), ("sbx", args.no_sbx)) if not skip}
+        t_ours, t_peer = [], {name: [] for name in peers}
         for r in range(args.rounds):
             t_ours.append(ours.run())
-            if sb3 is not None:
-                t_sb3.append(sb3.run())
+            for name, peer in peers.items():
+                t_peer[name].append(peer.run())
             print(f"round {r}: ours {args.steps / t_ours[-1]:.1f} steps/s"
-                  + (f", sb3 {args.steps / t_sb3[-1]:.1f} steps/s" if t_sb3 else ""), flush=True)
+                  + "".join(f", {name} {args.steps / t[-1]:.1f} steps/s" for name, t in t_peer.items()), flush=True)
         # Bare update and matmul rate measured in alternation, the fraction taken pair by pair: a
         # noisy neighbour then slows both sides of a pair rather than one of the medians.
         pairs = [(ours.bare_update_rate(), measure_matmul_flops(gemms)) for _ in range(3)]
@@ -160,10 +169,11 @@ def main() -> int:
           + ", ".join(f"{b:.0f} upd/s vs {m / 1e9:.0f} GFLOP/s" for b, m in pairs) + ")")
     ours_sps = args.steps / statistics.median(t_ours)
     print(f"ours: {ours_sps:.1f} env steps/s (median, one update per step)")
-    if t_sb3:
-        sb3_sps = args.steps / statistics.median(t_sb3)
-        print(f"sb3:  {sb3_sps:.1f} env steps/s (median)")
-        print(f"ratio ours/sb3 = {ours_sps / sb3_sps:.2f}")
+    rates = {name: args.steps / statistics.median(t) for name, t in t_peer.items()}
+    for name, sps in rates.items():
+        print(f"{name}:  {sps:.1f} env steps/s (median)")
+    for name, sps in rates.items():
+        print(f"ratio ours/{name} = {ours_sps / sps:.2f}")
     return 0
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from experiment_configs import registry
 from lifelong_rl.core.logger import CsvTable, SnapshotError, latest_snapshot, load_snapshot
@@ -61,5 +61,38 @@ def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str]
         loop.train()
         loop.logger.log("done")
         return loop
+    finally:
+        close()
+
+
+def lockstep_experiment(variants: Sequence[Dict[str, Any]], log_dirs: Sequence[str],
+                        resume_from: Optional[Sequence[Optional[str]]] = None) -> List[Dict[str, Any]]:
+    """Train the seeds of one configuration as one batch (--vectorize-seeds), each into its own log
+    dir, resuming from the given snapshots (all or none); returns each seed's summary."""
+    variants = [registry.validate(v) for v in variants]
+    name = variants[0]["algorithm"]
+    if not registry.vectorizable(name):
+        raise ConfigError(f"algorithm '{name}' has no vectorized seeds; run its seeds as separate runs")
+    same = [{k: v for k, v in var.items() if k != "seed"} for var in variants]
+    if any(s != same[0] for s in same[1:]):
+        raise ConfigError("vectorized seeds must share every variant key but the seed")
+    snaps = None
+    if resume_from is None or not any(resume_from):
+        for d in log_dirs:
+            check_fresh_dir(d)
+    else:
+        snaps = [load_snapshot(p) for p in resume_from]
+        for snap, p in zip(snaps, resume_from):
+            check_resumable(snap, p)
+    loop, close = registry.build_lockstep(list(variants), list(log_dirs))
+    try:
+        if snaps is not None:
+            loop.restore(snaps)
+        seeds = ", ".join(str(v["seed"]) for v in variants)
+        where = variants[0]["env"] if "env" in variants[0] else variants[0]["continual"]["stream"]
+        loop.loops[0].logger.log(f"training {name} on {where}, seeds {seeds} as one batch, in {', '.join(log_dirs)}")
+        summaries = loop.train()
+        loop.loops[0].logger.log("done")
+        return summaries
     finally:
         close()

@@ -13,15 +13,16 @@ import os
 import sys
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from experiment_configs import registry
 from lifelong_rl.core.logger import SnapshotError, latest_snapshot, load_snapshot
 from lifelong_rl.core.loop import NaNLossError, summary_line
 from lifelong_rl.envs.make_env import UnknownEnvError
+from experiment_utils.ray_launch import RayOptions
 from lifelong_rl.variants import ConfigError, apply_set, expand_sweep, has_key, lookup, merge_variant, parse_sweep, set_path
 
-MODES = ("local", "local_par")
+MODES = ("local", "local_par", "ray")
 BAD_INPUT = (ConfigError, UnknownEnvError, SnapshotError)
 
 # Command-line flags of every continual run script -> variant keys.
@@ -36,11 +37,13 @@ CONTINUAL_FLAGS = {
 EXAMPLES = """examples:
   {script} --quick                                   a smoke run of seconds
   {script} --seed 0 --num-seeds 3 --mode local_par   three seeds, one process each
+  {script} --num-seeds 4 --vectorize-seeds            four seeds as one batch in one process
+  {script} --num-seeds 5 --mode ray                    a run per seed as Ray tasks (a local Ray, or --ray-address)
   {script} --set trainer_kwargs/discount=0.98 --sweep trainer_kwargs/policy_lr=1e-3,3e-4 --dry-run
   {script} --resume data/<exp_name>/<run>            continue a killed run from its last snapshot
 """
 # With --resume, only these may be given: the others would change the run.
-RESUME_FLAGS = ("resume", "epochs", "no_progress")
+RESUME_FLAGS = ("resume", "epochs", "no_progress", "mode", "ray_address", "cpus_per_run", "gpus_per_run", "max_retries")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -73,7 +76,18 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
     p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE", help="override a variant key (repeatable)")
     p.add_argument("--sweep", action="append", default=[], metavar="KEY/PATH=V1,V2",
                    help="sweep a key (repeatable; Cartesian product; lists separated by ';')")
-    p.add_argument("--mode", choices=MODES, default="local", help="local: one run after another; local_par: one process per run")
+    p.add_argument("--mode", choices=MODES, default="local",
+                   help="local: one run after another; local_par: one process per run; ray: one Ray task per run, "
+                        "retried from its last snapshot when its worker dies")
+    p.add_argument("--vectorize-seeds", action="store_true",
+                   help="train the --num-seeds seeds of each configuration as one batch in one process "
+                        "(stacked networks; one run dir per seed)")
+    p.add_argument("--ray-address", metavar="ADDR", help="--mode ray: join a running cluster (auto or HOST:PORT); "
+                   "default: start a Ray on this machine")
+    p.add_argument("--cpus-per-run", type=int, default=1, metavar="N", help="--mode ray: CPUs (and torch threads) per run")
+    p.add_argument("--gpus-per-run", type=float, default=0.0, metavar="N", help="--mode ray: GPUs per run (fractions share one)")
+    p.add_argument("--max-retries", type=int, default=3, metavar="N",
+                   help="--mode ray: retries of a run whose worker died (each resumes from the last snapshot)")
     p.add_argument("--device", metavar="DEVICE", help="cpu, cuda or cuda:N")
     p.add_argument("--exp-name", metavar="NAME", help="runs go to <log-dir>/<exp-name>/<run-name>/")
     p.add_argument("--log-dir", default="data", metavar="DIR", help="base directory of runs (default: data)")
@@ -150,30 +164,47 @@ def _unique_dir(base: str) -> str:
 
 
 Job = Tuple[Dict[str, Any], str, Optional[str]]  # (variant, log dir, snapshot to resume from)
+Unit = List[Job]  # what one process runs: one job, or the seeds of one configuration as one batch
+Result = Tuple[str, Optional[str], str, int]  # (log dir, error or None, summary line, exit code)
 
 
-def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Tuple[str, Optional[str], str, int]:
-    """(log dir, error or None, summary line, exit code: 0, 1 a failed run, 2 bad input) of one run."""
-    variant, log_dir, resume_from, threads = job
+def _run_unit(unit: Unit, threads: int) -> List[Result]:
+    """Run one unit; for each of its runs (log dir, error or None, summary line, exit code: 0, 1 a
+    failed run, 2 bad input). `threads` > 0: this process's torch threads (and errors are reported,
+    not raised, so the other runs of a parallel sweep go on)."""
     import torch
 
     if threads > 0:
         torch.set_num_threads(threads)
-    from experiment_configs.base_experiment import experiment
+    from experiment_configs.base_experiment import experiment, lockstep_experiment
+
+    dirs = [d for _, d, _ in unit]
+
+    def failed(message: str, code: int) -> List[Result]:
+        return [(d, message, "", code) for d in dirs]
 
     try:
-        loop = experiment(variant, log_dir, resume_from)
-        return log_dir, None, summary_line(loop.summary), 0
+        if len(unit) == 1:
+            summaries = [experiment(*unit[0]).summary]
+        else:
+            summaries = lockstep_experiment([v for v, _, _ in unit], dirs, [r for _, _, r in unit])
+        return [(d, None, summary_line(summary), 0) for d, summary in zip(dirs, summaries)]
     except BAD_INPUT as e:
-        return log_dir, f"{type(e).__name__}: {e}", "", 2
+        return failed(f"{type(e).__name__}: {e}", 2)
     except NaNLossError as e:
-        return log_dir, f"{type(e).__name__}: {e}", "", 1
+        return failed(f"{type(e).__name__}: {e}", 1)
     except Exception as e:  # a bug: the other runs of a parallel sweep go on, the traceback is kept
         if threads == 0:  # one process (local): raise with its traceback
             raise
-        with open(os.path.join(log_dir, "error.txt"), "w") as f:
-            f.write(traceback.format_exc())
-        return log_dir, f"{type(e).__name__}: {e} (traceback in error.txt)", "", 1
+        for d in dirs:
+            with open(os.path.join(d, "error.txt"), "w") as f:
+                f.write(traceback.format_exc())
+        return failed(f"{type(e).__name__}: {e} (traceback in error.txt)", 1)
+
+
+def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Result:
+    """One run (variant, log dir, snapshot or None, threads): see _run_unit."""
+    return _run_unit([job[:3]], job[3])[0]
 
 
 def pending_jobs(jobs: List[Job]) -> List[Job]:
@@ -193,15 +224,22 @@ def pending_jobs(jobs: List[Job]) -> List[Job]:
     return todo
 
 
-def launch(jobs: List[Job], mode: str, procs: int = 0) -> int:
-    """Run jobs; local_par uses `procs` processes (0: one per core). Prints each run's end and summary."""
-    if mode == "local" or len(jobs) == 1:
-        results = [_run_one((*job, 0)) for job in jobs]
+def launch(jobs: List[Union[Job, Unit]], mode: str, procs: int = 0, ray_options: Optional[RayOptions] = None) -> int:
+    """Run jobs (a job, or a list of jobs: seeds trained as one batch); local_par uses `procs`
+    processes (0: one per core), ray one Ray task per unit. Prints each run's end and summary;
+    returns the largest exit code."""
+    units = [u if isinstance(u, list) else [u] for u in jobs]
+    if mode == "ray":
+        from experiment_utils.ray_launch import launch_ray
+
+        results = launch_ray(units, ray_options or RayOptions())
+    elif mode == "local" or len(units) == 1:
+        results = [r for u in units for r in _run_unit(u, 0)]
     else:
-        procs = min(len(jobs), procs or os.cpu_count() or 1)
+        procs = min(len(units), procs or os.cpu_count() or 1)
         threads = max(1, (os.cpu_count() or 1) // procs)
         with mp.get_context("spawn").Pool(procs) as pool:
-            results = pool.map(_run_one, [(*job, threads) for job in jobs], chunksize=1)
+            results = [r for rs in pool.starmap(_run_unit, [(u, threads) for u in units], chunksize=1) for r in rs]
     for d, err, _, _ in results:
         if err:
             print(f"error: {err} [{d}]", file=sys.stderr)
@@ -221,9 +259,11 @@ def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, Lis
     parser = build_parser(description, flags, os.path.relpath(sys.argv[0]) if sys.argv[0] else "run_scripts/<algo>.py", schema)
     args = parser.parse_args(argv)
     try:
+        ray_options = launch_options(args)
         if args.resume:
-            return _resume(args, parser)
+            return _resume(args, parser, ray_options)
         variants = variants_from_args(args, variant, sweep_values or {})
+        check_vectorize(args.vectorize_seeds, variant["algorithm"], args.num_seeds)
     except BAD_INPUT as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -231,10 +271,47 @@ def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, Lis
         print(json.dumps(variants, indent=2, sort_keys=True))
         return 0
     jobs = [(v, _unique_dir(os.path.join(args.log_dir, v["exp_name"], run_name(v))), None) for v in variants]
-    return launch(jobs, args.mode)
+    try:
+        return launch(seed_groups(jobs) if args.vectorize_seeds else jobs, args.mode, ray_options=ray_options)
+    except BAD_INPUT as e:  # raised before any run starts (e.g. a Ray cluster that cannot be joined)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
-def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def launch_options(args: argparse.Namespace) -> Optional[RayOptions]:
+    """The Ray options of --mode ray (ConfigError when Ray is missing or a value is bad); None otherwise."""
+    ray_flags = [f for f, given in (("--ray-address", args.ray_address is not None), ("--cpus-per-run", args.cpus_per_run != 1),
+                                    ("--gpus-per-run", args.gpus_per_run != 0), ("--max-retries", args.max_retries != 3)) if given]
+    if args.mode != "ray":
+        if ray_flags:
+            raise ConfigError(f"{', '.join(ray_flags)} applies to --mode ray only")
+        return None
+    options = RayOptions(args.ray_address, args.cpus_per_run, args.gpus_per_run, args.max_retries)
+    options.check()
+    return options
+
+
+def check_vectorize(vectorize: bool, algorithm: str, num_seeds: int) -> None:
+    if not vectorize:
+        return
+    if not registry.vectorizable(algorithm):
+        vec = [n for n in registry.names() if registry.vectorizable(n)]
+        raise ConfigError(f"--vectorize-seeds: algorithm '{algorithm}' has no vectorized seeds (those that do: {', '.join(vec)})")
+    if num_seeds < 2:
+        raise ConfigError(f"--vectorize-seeds needs --num-seeds of 2 or more, got {num_seeds}")
+
+
+def seed_groups(jobs: List[Job]) -> List[Unit]:
+    """The jobs of each sweep point (its seeds) as one unit, in sweep order."""
+    groups: Dict[str, Unit] = {}
+    for job in jobs:
+        groups.setdefault(json.dumps(job[0]["sweep_point"], sort_keys=True, default=str), []).append(job)
+    return list(groups.values())
+
+
+def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_options: Optional[RayOptions]) -> int:
+    """Continue a run from its latest snapshot; a seed of a vectorized run continues with its
+    whole seed group (the sibling run dirs its snapshot names), as one batch again."""
     from experiment_configs.base_experiment import check_resumable
 
     defaults = vars(parser.parse_args([]))
@@ -242,27 +319,41 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     changed = [k for k, val in vars(args).items() if k not in RESUME_FLAGS and val != defaults[k]]
     if changed:
         flags = ", ".join(flag_of[k] for k in changed)
-        raise ConfigError(f"--resume continues a run as it was; {flags} would change it (only --epochs and "
-                          "--no-progress may be given): start a new run instead")
-    run_dir = args.resume
+        raise ConfigError(f"--resume continues a run as it was; {flags} would change it (only --epochs, --no-progress "
+                          "and the --mode ray flags may be given): start a new run instead")
+    run_dir = os.path.normpath(args.resume)
+    given = _latest(run_dir)
+    group = given[1].get("seed_group") or [os.path.basename(run_dir)]
+    dirs = [os.path.join(os.path.dirname(run_dir), name) for name in group]
+    unit: Unit = []
+    for d in dirs:
+        path, snap = given if d == run_dir else _latest(d)
+        check_resumable(snap, path)
+        variant = snap["variant"]
+        num_epochs = int(snap["num_epochs"])
+        if args.epochs is not None:
+            if "algorithm_kwargs" not in variant or "num_epochs" not in variant["algorithm_kwargs"]:
+                raise ConfigError(f"--epochs does not apply to algorithm '{variant['algorithm']}'")
+            variant["algorithm_kwargs"]["num_epochs"] = num_epochs = args.epochs
+            registry.validate(variant)
+        if args.no_progress:
+            variant["logging"]["progress_bar"] = False
+        if snap["epoch"] + 1 >= num_epochs:
+            print(f"run {d} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
+            continue
+        print(f"resuming {d} from {os.path.basename(path)} (epoch {snap['epoch']})")
+        unit.append((variant, d, path))
+    if not unit:
+        return 0
+    if len(unit) < len(dirs):
+        raise ConfigError("some seeds of this vectorized run have finished and others not: resume the others one by one")
+    return launch([unit], args.mode, ray_options=ray_options)
+
+
+def _latest(run_dir: str) -> Tuple[str, Dict[str, Any]]:
     if not os.path.isdir(run_dir):
         raise SnapshotError(f"run directory not found: {run_dir}")
     path = latest_snapshot(run_dir)
     if path is None:
         raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
-    snap = load_snapshot(path)
-    check_resumable(snap, path)
-    variant = snap["variant"]
-    num_epochs = int(snap["num_epochs"])
-    if args.epochs is not None:
-        if "algorithm_kwargs" not in variant or "num_epochs" not in variant["algorithm_kwargs"]:
-            raise ConfigError(f"--epochs does not apply to algorithm '{variant['algorithm']}'")
-        variant["algorithm_kwargs"]["num_epochs"] = num_epochs = args.epochs
-        registry.validate(variant)
-    if args.no_progress:
-        variant["logging"]["progress_bar"] = False
-    if snap["epoch"] + 1 >= num_epochs:
-        print(f"run {run_dir} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
-        return 0
-    print(f"resuming {run_dir} from {os.path.basename(path)} (epoch {snap['epoch']})")
-    return launch([(variant, run_dir, path)], "local")
+    return path, load_snapshot(path)

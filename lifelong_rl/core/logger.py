@@ -34,10 +34,10 @@ def _numpy_globals() -> List[Any]:
     return [np.dtype, np.ndarray, multiarray._reconstruct, multiarray.scalar, *{type(np.dtype(c)) for c in "?bhilqBHILQefdgFDG"}]
 
 
-def _atomic_torch_save(obj: Any, path: str) -> None:
-    tmp = path + ".tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # a kill mid-write never leaves a truncated snapshot behind
+def commit_snapshots(paths: List[str]) -> None:
+    """Move written `<path>.tmp` files into place: a kill mid-write never leaves a truncated snapshot."""
+    for p in paths:
+        os.replace(p + ".tmp", p)
 
 
 def load_snapshot(path: str, map_location: str | torch.device = "cpu", mmap: bool = False) -> Dict[str, Any]:
@@ -214,8 +214,10 @@ class Logger:
         return self.progress.truncate_after(epoch)
 
     # -- snapshots ------------------------------------------------------------------------
-    def save_snapshot(self, epoch: int, snapshot: Dict[str, Any], is_last: bool = False) -> List[str]:
-        """Write the files the snapshot mode asks for at this epoch; returns their paths."""
+    def save_snapshot(self, epoch: int, snapshot: Dict[str, Any], is_last: bool = False, commit: bool = True) -> List[str]:
+        """Write the files the snapshot mode asks for at this epoch; returns their paths. With
+        `commit` false they stay at `<path>.tmp` until `commit_snapshots(paths)` (several seeds'
+        snapshots of one epoch land together)."""
         mode, paths = self.snapshot_mode, []
         on_gap = epoch % self.snapshot_gap == 0 or is_last
         if mode == "all" or (mode in ("gap", "gap_and_last") and on_gap):
@@ -223,7 +225,9 @@ class Logger:
         if mode in ("all", "last", "gap_and_last"):
             paths.append(os.path.join(self.log_dir, "params.pt"))
         for p in paths:
-            _atomic_torch_save(snapshot, p)
+            torch.save(snapshot, p + ".tmp")
+        if commit:
+            commit_snapshots(paths)
         return paths
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import gtimer as gt
 from tqdm import tqdm
@@ -23,6 +23,7 @@ from lifelong_rl.core.logger import Logger
 from lifelong_rl.torch.pytorch_util import rng_state, set_rng_state
 
 SNAPSHOT_FORMAT = 2
+SHOWN = ("evaluation/Average Returns", "evaluation/Success Rate", "evaluation/Average Success")  # on the bar and log lines
 
 
 class NaNLossError(FloatingPointError):
@@ -88,6 +89,11 @@ class TrainingLoop:
         self.num_epochs, self.save_buffer, self.progress_bar = num_epochs, save_buffer, progress_bar
         self.start_epoch = 0
         self.summary: Dict[str, Any] = {}
+        # Where the run's random streams live: the global generators, or (one seed of a
+        # seed-vectorized run) that seed's own; and what else its snapshots hold.
+        self.get_rng_state, self.set_rng_state = rng_state, set_rng_state
+        self.snapshot_extras: Dict[str, Any] = {}
+        self.staged: List[str] = []  # snapshot paths written by `record(commit=False)`, not yet in place
 
     @property
     def trainer(self):
@@ -105,23 +111,40 @@ class TrainingLoop:
             t0 = time.perf_counter()
             info = self.schedule.train_epoch(epoch)
             gt.stamp("exploration_and_training", unique=False)
-            if not self.trainer.losses_finite():  # before a poisoned policy acts in the evaluation envs
-                diag = self.trainer.get_diagnostics()
-                losses = ", ".join(f"{k}={v}" for k, v in diag.items() if k.endswith("Loss"))
-                raise NaNLossError(f"non-finite loss at epoch {epoch} ({losses}); the last snapshot before it is kept")
-            row = self.schedule.evaluate(epoch)
+            self.check_finite(epoch)  # before a poisoned policy acts in the evaluation envs
+            row = self.evaluate(epoch)
             gt.stamp("evaluation", unique=False)
-            self.schedule.end_epoch(epoch, row)
-            row = self._log_epoch(epoch, row, info, time.perf_counter() - t0)
-            self._save_snapshot(epoch)
+            row = self.record(epoch, row, info, time.perf_counter() - t0)
             gt.stamp("logging", unique=False)
             bar.update(1)
-            bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items()
-                             if k in ("evaluation/Average Returns", "evaluation/Success Rate", "evaluation/Average Success")})
+            bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in row.items() if k in SHOWN})
         bar.close()
-        if not row:  # resumed a finished run
+        return self.finish(row)
+
+    # -- the steps of an epoch after training (a seed-vectorized loop calls them for every seed) ---
+    def check_finite(self, epoch: int) -> None:
+        if not self.trainer.losses_finite():
+            diag = self.trainer.get_diagnostics()
+            losses = ", ".join(f"{k}={v}" for k, v in diag.items() if k.endswith("Loss"))
+            raise NaNLossError(f"non-finite loss at epoch {epoch} ({losses}); the last snapshot before it is kept")
+
+    def evaluate(self, epoch: int) -> Dict[str, Any]:
+        row = self.schedule.evaluate(epoch)
+        self.schedule.end_epoch(epoch, row)
+        return row
+
+    def record(self, epoch: int, row: Dict[str, Any], info: Dict[str, float], epoch_time: float,
+               commit: bool = True) -> Dict[str, Any]:
+        """Log the epoch's row and save its snapshot (left at <path>.tmp in `self.staged` without
+        `commit`); returns the logged row."""
+        row = self._log_epoch(epoch, row, info, epoch_time)
+        self.staged = self._save_snapshot(epoch, commit)
+        return row
+
+    def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
+        if not last_row:  # resumed a finished run
             return self.summary
-        self.summary = self.schedule.finish(row)
+        self.summary = self.schedule.finish(last_row)
         self.logger.log(f"summary: {summary_line(self.summary)}", always=True)
         return self.summary
 
@@ -140,8 +163,7 @@ class TrainingLoop:
         timings["time/env steps per s"] = info.get("env_steps", 0) / max(epoch_time, 1e-9)
         timings["time/updates per s (bare)"] = info.get("updates", 0) / max(info.get("train_time", 0.0), 1e-9)
         row = lg.dump_tabular(timings)
-        shown = [f"{k.split('/')[-1].lower()} {v:.3f}" for k, v in eval_stats.items()
-                 if k in ("evaluation/Average Returns", "evaluation/Success Rate", "evaluation/Average Success")]
+        shown = [f"{k.split('/')[-1].lower()} {v:.3f}" for k, v in eval_stats.items() if k in SHOWN]
         lg.log(f"epoch {epoch}: {', '.join(shown) or 'no evaluation'}, "
                f"{timings['time/env steps per s']:.1f} env steps/s, epoch {epoch_time:.1f}s")
         return row
@@ -156,19 +178,20 @@ class TrainingLoop:
             "trainer": self.trainer.state_dict(),
             "schedule": self.schedule.state_dict(self.save_buffer),
             "buffer_saved": self.save_buffer,
-            "rng": rng_state(),
+            "rng": self.get_rng_state(),
+            **self.snapshot_extras,
         }
 
-    def _save_snapshot(self, epoch: int) -> None:
+    def _save_snapshot(self, epoch: int, commit: bool = True) -> List[str]:
         if self.logger.snapshot_mode == "none":
-            return
-        self.logger.save_snapshot(epoch, self.get_snapshot(epoch), is_last=epoch == self.num_epochs - 1)
+            return []
+        return self.logger.save_snapshot(epoch, self.get_snapshot(epoch), epoch == self.num_epochs - 1, commit)
 
     def restore(self, snap: Dict[str, Any]) -> None:
         """Continue after the snapshot's epoch, dropping progress rows logged after it."""
         self.trainer.load_state_dict(snap["trainer"])
         self.schedule.load_state_dict(snap["schedule"])
-        set_rng_state(snap["rng"])
+        self.set_rng_state(snap["rng"])
         self.start_epoch = int(snap["epoch"]) + 1
         dropped = self.logger.truncate_after(int(snap["epoch"]))
         self.logger.log(f"resumed after epoch {snap['epoch']} (dropped {dropped} progress rows logged after it)", always=True)

@@ -99,7 +99,7 @@ class OffPolicySchedule(SteppedSchedule):
         ready, updates, train_time = 0, 0, 0.0
         for i in range(num_steps):
             collector, random_action = pick(self.env_steps)
-            collector.collect_one_step(self.buffer, random_action)
+            self.env_step(collector, random_action)
             self.env_steps += 1
             if self.env_step_hook is not None:
                 self.env_step_hook(self.env_steps, self.buffer)
@@ -115,6 +115,9 @@ class OffPolicySchedule(SteppedSchedule):
             updates = due
             train_time += time.perf_counter() - t
         return {"updates": updates, "train_time": train_time, "env_steps": num_steps}
+
+    def env_step(self, collector: StepCollector, random_action: bool) -> None:
+        collector.collect_one_step(self.buffer, random_action)
 
     def train_step(self) -> None:
         batch = self.buffer.random_batch(self.batch_size)

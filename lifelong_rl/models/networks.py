@@ -70,8 +70,11 @@ class ParallelizedLayer(nn.Module):
         nn.init.uniform_(self.weight, -bound, bound)
         nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(self.bias, x, self.weight)
+    def forward(self, x: torch.Tensor, member: Optional[int] = None) -> torch.Tensor:
+        """[E, B, in] -> [E, B, out]; with `member`, that member alone: [B, in] -> [B, out]."""
+        if member is None:
+            return torch.baddbmm(self.bias, x, self.weight)
+        return torch.addmm(self.bias[member], x, self.weight[member])
 
 
 class ParallelizedLayerNorm(nn.Module):
@@ -83,8 +86,9 @@ class ParallelizedLayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(ensemble_size, 1, dim))
         self.bias = nn.Parameter(torch.zeros(ensemble_size, 1, dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.layer_norm(x, x.shape[-1:], eps=self.eps) * self.weight + self.bias
+    def forward(self, x: torch.Tensor, member: Optional[int] = None) -> torch.Tensor:
+        weight, bias = (self.weight, self.bias) if member is None else (self.weight[member], self.bias[member])
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], eps=self.eps) * weight + bias
 
 
 class ParallelizedEnsemble(nn.Module):
@@ -109,9 +113,11 @@ class ParallelizedEnsemble(nn.Module):
         self.act = _activation(activation)
         self.first_norm = ParallelizedLayerNorm(ensemble_size, hidden_sizes[0]) if layer_norm and hidden_sizes else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2:
+    def forward(self, x: torch.Tensor, member: Optional[int] = None) -> torch.Tensor:
+        """All members: [B, in] (shared) or [E, B, in] -> [E, B, out]. One `member`: [B, in] -> [B, out]."""
+        if member is None and x.dim() == 2:
             x = x.unsqueeze(0).expand(self.ensemble_size, -1, -1)
         for i, layer in enumerate(self.layers[:-1]):
-            x = torch.tanh(self.first_norm(layer(x))) if i == 0 and self.first_norm is not None else self.act(layer(x))
-        return self.layers[-1](x)
+            x = layer(x, member)
+            x = torch.tanh(self.first_norm(x, member)) if i == 0 and self.first_norm is not None else self.act(x)
+        return self.layers[-1](x, member)

@@ -153,12 +153,17 @@ class StepCollector:
             return self.policy.get_action_and_info(obs)
         return self.policy.get_action(obs), {}
 
-    def collect_one_step(self, buffer, random_action: bool = False) -> Dict[str, Any]:
-        """One env step into `buffer`; returns the step's agent and env infos (agent's first)."""
+    def observation(self) -> np.ndarray:
+        """The observation the next step acts on (starting an episode if none is running)."""
         if self._obs is None:
             self._start_episode()
-        obs = self._obs
-        a, agent_info = self._act(obs, random_action)
+        return self._obs
+
+    def collect_one_step(self, buffer, random_action: bool = False, action: Optional[np.ndarray] = None) -> Dict[str, Any]:
+        """One env step into `buffer`, with `action` when given (seeds acting as one batch), else
+        the policy's or a random one; returns the step's agent and env infos (agent's first)."""
+        obs = self.observation()
+        a, agent_info = (action, {}) if action is not None and not random_action else self._act(obs, random_action)
         next_obs, r, terminated, timeout, env_info = self._step(a)
         info = {**env_info, **agent_info}
         sample = dict(observations=obs, actions=a, rewards=r, next_observations=next_obs, terminals=float(terminated),

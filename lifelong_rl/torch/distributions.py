@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -22,13 +22,14 @@ class TanhNormal:
         self.mean = mean
         self.std = std
 
-    def rsample_with_pre_tanh(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        u = self.mean + self.std * torch.randn_like(self.mean)
+    def rsample_with_pre_tanh(self, eps: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """tanh(u) and u = mean + std * eps; `eps` standard normal noise, drawn here when not given."""
+        u = self.mean + self.std * (torch.randn_like(self.mean) if eps is None else eps)
         return torch.tanh(u), u
 
-    def rsample_and_log_prob(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def rsample_and_log_prob(self, eps: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
         """A reparameterised sample and its log-density summed over action dims (shape [..., 1])."""
-        a, u = self.rsample_with_pre_tanh()
+        a, u = self.rsample_with_pre_tanh(eps)
         return a, self.log_prob_from_pre_tanh(u)
 
     def log_prob_from_pre_tanh(self, u: torch.Tensor) -> torch.Tensor:

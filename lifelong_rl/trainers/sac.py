@@ -12,6 +12,11 @@ with Polyak-averaged targets and automatic entropy tuning. The losses, as in the
 With `num_alphas` > 1 each task has its own alpha (LEGION's per-task entropy), chosen per sample
 by `batch["task_ids"]`. A continual strategy may add penalty terms (L2 / EWC, lifelong_rl.continual.strategies)
 to J_pi and J_Q, given at construction as `penalties={"policy": f, "qf": f}`, f() a tensor or None.
+
+Seeds as one batch (lifelong_rl.trainers.seed_stacking): with `num_seeds` = N the networks are
+stacked along a leading seed axis (observations [N, B, .], critics' output [2, N, B, 1]), every
+seed has its own alpha, and each loss is a vector of the N seeds' losses, summed only for the
+backward pass, so every seed's parameters get exactly the gradient of its own loss.
 """
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ class SACTrainer:
         target_entropy: Optional[float] = None,
         alpha: float = 1.0,
         num_alphas: int = 1,
+        num_seeds: int = 0,
         penalties: Optional[Mapping[str, Callable[[], Optional[torch.Tensor]]]] = None,
     ):
         self.policy, self.qfs = policy, qfs
@@ -65,8 +71,10 @@ class SACTrainer:
         self.target_entropy = float(-action_dim if target_entropy is None else target_entropy)
         device = next(policy.parameters()).device
         # One entropy coefficient, or one per task (`num_alphas` > 1: indexed by the batch's task_ids).
-        self.num_alphas = num_alphas
-        shape = () if num_alphas == 1 else (num_alphas,)
+        self.num_alphas, self.num_seeds = num_alphas, num_seeds
+        if num_seeds and (num_alphas > 1 or penalties):
+            raise ValueError("seed-stacked SAC has one alpha per seed and no continual penalties")
+        shape = (num_seeds, 1, 1) if num_seeds else () if num_alphas == 1 else (num_alphas,)
         self.log_alpha = nn.Parameter(torch.full(shape, float(np.log(alpha)), device=device))
         self.policy_optimizer = make_adam(policy.parameters(), policy_lr)
         self.qf_optimizer = make_adam(qfs.parameters(), qf_lr)
@@ -77,7 +85,8 @@ class SACTrainer:
 
     # ---------------------------------------------------------------------------------------
     def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """All SAC losses on one batch (no optimizer step). Keys: qf_loss, policy_loss, alpha_loss, ..."""
+        """All SAC losses on one batch (no optimizer step). Keys: qf_loss, policy_loss, alpha_loss, ...;
+        each loss is a scalar, or with stacked seeds a vector of one loss per seed."""
         obs, actions, next_obs = batch["observations"], batch["actions"], batch["next_observations"]
         rewards, terminals = batch["rewards"], batch["terminals"]
 
@@ -85,9 +94,9 @@ class SACTrainer:
         new_actions, log_pi = self.policy.sample(obs)
         log_alpha = self.log_alpha if self.num_alphas == 1 else self.log_alpha[batch["task_ids"]].unsqueeze(-1)
         if self.use_automatic_entropy_tuning:
-            alpha_loss = -(log_alpha * (log_pi + self.target_entropy).detach()).mean()
+            alpha_loss = -batch_mean(log_alpha * (log_pi + self.target_entropy).detach())
         else:
-            alpha_loss = torch.zeros((), device=obs.device)
+            alpha_loss = torch.zeros(log_pi.shape[:-2], device=obs.device)
         alpha = log_alpha.exp().detach()
         # The critics' weights get no gradient from the actor loss.
         for p in self._qf_params:
@@ -95,19 +104,19 @@ class SACTrainer:
         q_new_actions = self.qfs(torch.cat([obs, new_actions], -1)).min(0).values
         for p in self._qf_params:
             p.requires_grad_(True)
-        policy_loss = (alpha * log_pi - q_new_actions).mean()
+        policy_loss = batch_mean(alpha * log_pi - q_new_actions)
         penalties = {f"{k}_penalty": t for k, f in self.penalties.items() if (t := f()) is not None}
         if "policy_penalty" in penalties:
             policy_loss = policy_loss + penalties["policy_penalty"]
 
         # Critics.
-        q_pred = self.qfs(torch.cat([obs, actions], -1))  # [2, B, 1]
+        q_pred = self.qfs(torch.cat([obs, actions], -1))  # [2, B, 1] or [2, N, B, 1]
         with torch.no_grad():
             next_actions, next_log_pi = self.policy.sample(next_obs)
             target_q = self.target_qfs(torch.cat([next_obs, next_actions], -1)).min(0).values
             target_v = target_q - alpha * next_log_pi
             q_target = self.reward_scale * rewards + (1.0 - terminals) * self.discount * target_v
-        qf_loss = (q_pred - q_target).pow(2).mean(dim=(1, 2)).sum()
+        qf_loss = batch_mean((q_pred - q_target).pow(2)).sum(0)
         if "qf_penalty" in penalties:
             qf_loss = qf_loss + penalties["qf_penalty"]
 
@@ -129,13 +138,13 @@ class SACTrainer:
         """The optimizer steps on losses from `compute_losses`, and the target update."""
         if self.use_automatic_entropy_tuning:
             self.alpha_optimizer.zero_grad(set_to_none=True)
-            losses["alpha_loss"].backward()
+            losses["alpha_loss"].sum().backward()
             self.alpha_optimizer.step()
         self.policy_optimizer.zero_grad(set_to_none=True)
-        losses["policy_loss"].backward()
+        losses["policy_loss"].sum().backward()
         self.policy_optimizer.step()
         self.qf_optimizer.zero_grad(set_to_none=True)
-        losses["qf_loss"].backward()
+        losses["qf_loss"].sum().backward()
         self.qf_optimizer.step()
         self._n_train_steps += 1
         if self._n_train_steps % self.target_update_period == 0:
@@ -157,23 +166,7 @@ class SACTrainer:
     # ---------------------------------------------------------------------------------------
     def get_diagnostics(self) -> Dict[str, float]:
         """Statistics of the last training batch (read once an epoch: no per-step syncs)."""
-        s = self._last_stats
-        if not s:
-            return {}
-        q = s["q_pred"]
-        return {
-            "QF Loss": float(s["qf_loss"]),
-            "Policy Loss": float(s["policy_loss"]),
-            "Alpha Loss": float(s["alpha_loss"]),
-            "Alpha": float(s["alpha"].mean()),
-            "Log Pis Mean": float(s["log_pi"].mean()),
-            "Q1 Predictions Mean": float(q[0].mean()),
-            "Q2 Predictions Mean": float(q[1].mean()),
-            "Q Targets Mean": float(s["q_target"].mean()),
-            "Num Train Steps": self._n_train_steps,
-            **{name: float(s[key]) for key, name in (("policy_penalty", "Policy Regularizer Penalty"),
-                                                     ("qf_penalty", "QF Regularizer Penalty")) if key in s},
-        }
+        return sac_diagnostics(self._last_stats, self._n_train_steps)
 
     def losses_finite(self) -> bool:
         s = self._last_stats
@@ -183,13 +176,16 @@ class SACTrainer:
     def networks(self) -> Dict[str, nn.Module]:
         return {"policy": self.policy, "qfs": self.qfs, "target_qfs": self.target_qfs}
 
+    @property
+    def optimizers(self) -> Dict[str, torch.optim.Optimizer]:
+        return {"policy_optimizer": self.policy_optimizer, "qf_optimizer": self.qf_optimizer,
+                "alpha_optimizer": self.alpha_optimizer}
+
     def state_dict(self) -> Dict[str, Any]:
         return {
             **{k: m.state_dict() for k, m in self.networks.items()},
             "log_alpha": self.log_alpha.detach().clone(),
-            "policy_optimizer": self.policy_optimizer.state_dict(),
-            "qf_optimizer": self.qf_optimizer.state_dict(),
-            "alpha_optimizer": self.alpha_optimizer.state_dict(),
+            **{k: o.state_dict() for k, o in self.optimizers.items()},
             "n_train_steps": self._n_train_steps,
             "last_stats": self._last_stats,
         }
@@ -199,8 +195,33 @@ class SACTrainer:
             m.load_state_dict(state[k])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
-        self.policy_optimizer.load_state_dict(state["policy_optimizer"])
-        self.qf_optimizer.load_state_dict(state["qf_optimizer"])
-        self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state[k])
         self._n_train_steps = int(state["n_train_steps"])
         self._last_stats = dict(state["last_stats"])
+
+
+def batch_mean(x: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch and feature axes (the last two): a scalar, or one value per stacked seed."""
+    return x.mean(dim=(-2, -1))
+
+
+def sac_diagnostics(s: Dict[str, torch.Tensor], n_train_steps: int) -> Dict[str, float]:
+    """The logged statistics of one run's last batch (`s` as `compute_losses` returns it, for one seed)."""
+    if not s:
+        return {}
+    q = s["q_pred"]
+    return {
+        "QF Loss": float(s["qf_loss"]),
+        "Policy Loss": float(s["policy_loss"]),
+        "Alpha Loss": float(s["alpha_loss"]),
+        "Alpha": float(s["alpha"].mean()),
+        "Log Pis Mean": float(s["log_pi"].mean()),
+        "Q1 Predictions Mean": float(q[0].mean()),
+        "Q2 Predictions Mean": float(q[1].mean()),
+        "Q Targets Mean": float(s["q_target"].mean()),
+        "Num Train Steps": n_train_steps,
+        **{name: float(s[key]) for key, name in (("policy_penalty", "Policy Regularizer Penalty"),
+                                                 ("qf_penalty", "QF Regularizer Penalty")) if key in s},
+    }
+

@@ -17,6 +17,7 @@ from lifelong_rl.models.multi_head import MultiHeadEnsemble, MultiHeadTanhGaussi
 from lifelong_rl.models.networks import ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import MakeDeterministic, StochasticPolicy, TanhGaussianPolicy
 from lifelong_rl.trainers.sac import SACTrainer
+from lifelong_rl.trainers.seed_stacking import stack_sac
 from lifelong_rl.variants import ConfigError, Param, Schema
 
 NAME = "sac"
@@ -88,6 +89,11 @@ def sac_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: to
     penalties = strategy.penalties(policy, qfs, heads) if strategy is not None else None
     trainer = SACTrainer(policy, qfs, action_dim, penalties=penalties, **variant["trainer_kwargs"])
     return {"trainer": trainer, "exploration_policy": StochasticPolicy(policy), "evaluation_policy": MakeDeterministic(policy)}
+
+
+def vectorize(variant: Dict[str, Any], trainers, generators):
+    """Seeds as one batch (--vectorize-seeds): lifelong_rl/trainers/seed_stacking.py."""
+    return stack_sac(trainers, variant["trainer_kwargs"], variant["policy_kwargs"], variant["qf_kwargs"], generators)
 
 
 def build(run: Run):

@@ -1,0 +1,139 @@
+"""--mode ray: every unit of a launch (one run, or the seeds of one configuration trained as one
+batch) is one Ray task, with --cpus-per-run / --gpus-per-run as its resources.
+
+Why Ray core tasks rather than Ray Tune: a run here already is a trial, with its own dir, logger,
+snapshots and exact resume; Tune would wrap it in a second trial directory, checkpoint format and
+syncing layer. What a run lacks is what Ray core gives: placement on a cluster's CPUs and GPUs,
+re-execution of a task whose worker or node died (`max_retries`), and the results back at the
+driver. Nothing here schedules or retries on its own.
+
+A retried task finds the snapshots its earlier attempt wrote and resumes from the latest one
+(the progress rows logged after it are dropped), so the run ends with the progress.csv of an
+uninterrupted run: no epoch lost or logged twice. An attempt that died before its first snapshot
+leaves nothing to resume: its dir is cleared and the run starts again.
+
+Where files go: a run writes under the absolute path of its log dir on the node that runs it.
+With a filesystem shared by every node at the same path (NFS, EFS, Filestore: the usual cluster
+set-up, experiment_utils/ray_cluster_ec2.yaml) that is the driver's dir, and a retry on another
+node resumes from the snapshots there. Without one, a run that ran on another node sends its dir
+back packed when it ends and the driver unpacks it in place; a retry on another node then starts
+that run again from scratch (its snapshots stayed on the lost node).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import shutil
+import tarfile
+from dataclasses import dataclass
+from typing import List, Optional
+
+from lifelong_rl.core.logger import latest_snapshot
+from lifelong_rl.variants import ConfigError
+
+
+@dataclass
+class RayOptions:
+    address: Optional[str] = None  # None: start a Ray on this machine; "auto" or HOST:PORT: join a cluster
+    cpus_per_run: int = 1
+    gpus_per_run: float = 0.0
+    max_retries: int = 3
+
+    def check(self) -> None:
+        """ConfigError for a missing Ray or a bad value (before anything is written)."""
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ConfigError("--mode ray needs Ray, which is not installed: pip install -e '.[dist]' (the dist extra)") from None
+        if self.address is not None and not (self.address == "auto" or re.fullmatch(r"[\w.\-]+:\d+", self.address)):
+            raise ConfigError(f"--ray-address must be auto or HOST:PORT, got '{self.address}'")
+        if self.cpus_per_run < 1:
+            raise ConfigError(f"--cpus-per-run must be >= 1, got {self.cpus_per_run}")
+        if self.gpus_per_run < 0:
+            raise ConfigError(f"--gpus-per-run must be >= 0, got {self.gpus_per_run}")
+        if self.max_retries < 0:
+            raise ConfigError(f"--max-retries must be >= 0, got {self.max_retries}")
+
+
+def launch_ray(units, options: RayOptions):
+    """Run every unit as a Ray task; returns the runs' results (log dir, error, summary, exit code)."""
+    import ray
+
+    units = [[(v, os.path.abspath(d), r) for v, d, r in unit] for unit in units]
+    started = not ray.is_initialized()
+    if started:
+        if options.address is None:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.WARNING)
+        else:
+            try:
+                ray.init(address=options.address, logging_level=logging.WARNING)
+            except ConnectionError as e:
+                raise ConfigError(f"cannot join the Ray cluster at {options.address} ({str(e).strip().splitlines()[-1]}); "
+                                  "a cluster with token authentication needs RAY_AUTH_MODE=token here") from None
+    try:
+        task = ray.remote(_ray_unit).options(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run,
+                                             max_retries=options.max_retries, retry_exceptions=False)
+        driver_node = ray.util.get_node_ip_address()
+        refs = [task.remote(unit, driver_node, options.cpus_per_run) for unit in units]
+        results = []
+        for unit, ref in zip(units, refs):
+            try:
+                unit_results, packed = ray.get(ref)
+            except ray.exceptions.RayError as e:
+                why = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                unit_results = [(d, f"{type(e).__name__}: the run was lost {options.max_retries + 1} times ({why})", "", 1)
+                                for _, d, _ in unit]
+                packed = None
+            if packed is not None:
+                unpack_dirs(packed)
+            results += unit_results
+        return results
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _ray_unit(unit, driver_node: str, threads: int):
+    """The Ray task of one unit (on a worker): continue what an earlier attempt left, run, and send
+    the run dirs back packed when this node is not the driver's."""
+    import ray
+
+    from experiment_utils.launcher import _run_unit
+
+    unit = continue_attempt(unit)
+    results = _run_unit(unit, threads)
+    same_node = ray.util.get_node_ip_address() == driver_node
+    return results, None if same_node else pack_dirs([d for _, d, _ in unit])
+
+
+def continue_attempt(unit):
+    """The unit as this attempt should run it: from the latest snapshot each run dir holds (a retry
+    after a lost worker), or afresh, clearing what an attempt that died before any snapshot wrote."""
+    latest = [latest_snapshot(d) if os.path.isdir(d) else None for _, d, _ in unit]
+    if all(p is None for p in latest):
+        for _, d, resume_from in unit:
+            if resume_from is None and os.path.isdir(d):
+                shutil.rmtree(d)
+        return unit
+    return [(v, d, p or r) for (v, d, r), p in zip(unit, latest)]
+
+
+def pack_dirs(dirs: List[str]) -> bytes:
+    """The dirs (absolute paths) as one tar.gz, named by their paths."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for d in dirs:
+            if os.path.isdir(d):
+                tar.add(d, arcname=os.path.abspath(d).lstrip(os.sep))
+    return buf.getvalue()
+
+
+def unpack_dirs(packed: bytes, root: str = os.sep) -> List[str]:
+    """Unpack `pack_dirs` output under `root` (the driver's filesystem root); returns the files."""
+    with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
+        members = [m for m in tar.getmembers() if (m.isfile() or m.isdir()) and ".." not in m.name.split("/")]
+        tar.extractall(root, members=members)
+        return [os.path.join(root, m.name) for m in members if m.isfile()]
+

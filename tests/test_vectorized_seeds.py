@@ -1,0 +1,129 @@
+"""Seeds trained as one batch (--vectorize-seeds): every seed follows its separate run, each seed
+dir is a separate run's dir, and a killed vectorized run resumes every seed exactly."""
+import copy
+import glob
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from experiment_configs import registry
+from experiment_configs.base_experiment import experiment, lockstep_experiment
+from experiment_configs.evaluation import load_policy
+from experiment_utils.launcher import run_experiment
+from lifelong_rl.core.logger import load_snapshot
+from lifelong_rl.trainers.seed_stacking import StackedCritics, StackedTanhGaussianPolicy, stack_sac
+from lifelong_rl.trainers.sac import SACTrainer
+from lifelong_rl.models.networks import ParallelizedEnsemble
+from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
+from lifelong_rl.variants import ConfigError, set_path
+
+SEEDS = (0, 1, 2)
+
+
+def quick_variant(seed, **overrides):
+    v = registry.default_variant("sac")
+    for k, val in {**registry.quick_overrides("sac"), "env": "gym/Pendulum-v1", "logging/progress_bar": False,
+                   **overrides}.items():
+        set_path(v, k, copy.deepcopy(val))
+    v["seed"] = seed
+    return v
+
+
+def tensors(tree, prefix=""):
+    """Every tensor of a nested state dict by path."""
+    if isinstance(tree, torch.Tensor):
+        return {prefix: tree}
+    if isinstance(tree, dict):
+        return {k: t for key, sub in tree.items() for k, t in tensors(sub, f"{prefix}/{key}").items()}
+    return {}
+
+
+def test_every_seed_matches_its_separate_run_to_1e_5(tmp_path):
+    """Two epochs (40 updates at batch 32) of three seeds as one batch: each seed's losses, evaluation
+    returns and every parameter and Adam moment equal those of that seed's separate run."""
+    variants = [quick_variant(s) for s in SEEDS]
+    lockstep_experiment(variants, [str(tmp_path / f"vec_s{s}") for s in SEEDS])
+    for s, v in zip(SEEDS, variants):
+        experiment(v, str(tmp_path / f"sep_s{s}"))
+        vec, sep = tmp_path / f"vec_s{s}", tmp_path / f"sep_s{s}"
+        assert sorted(os.listdir(vec)) == sorted(os.listdir(sep))  # the same files as a separate run
+        a, b = pd.read_csv(vec / "progress.csv"), pd.read_csv(sep / "progress.csv")
+        assert list(a.columns) == list(b.columns)
+        cols = [c for c in a.columns if not c.startswith("time/")]
+        np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-5, atol=1e-5)
+        assert a["trainer/Num Train Steps"].iloc[-1] == 40
+        ta, tb = tensors(load_snapshot(str(vec / "params.pt"))["trainer"]), tensors(load_snapshot(str(sep / "params.pt"))["trainer"])
+        assert ta.keys() == tb.keys() and len(ta) > 30
+        for k in ta:
+            assert ta[k].shape == tb[k].shape, k
+            torch.testing.assert_close(ta[k], tb[k], rtol=1e-5, atol=1e-5, msg=k)
+
+
+def test_stacked_update_equals_separate_updates_with_layer_norm(tmp_path):
+    """Trainer level, with the LayerNorm trunk and fixed entropy: after 5 updates on the same batches
+    every seed's networks equal a separate trainer's (the parameter-order mapping covers LayerNorm)."""
+    torch.manual_seed(0)
+    obs_dim, act_dim, n, b = 5, 2, 3, 16
+    kw = {"hidden_sizes": [16, 16], "activation": "relu", "layer_norm": True}
+    trainers, gens = [], []
+    for i in range(n):
+        torch.manual_seed(100 + i)
+        trainers.append(SACTrainer(TanhGaussianPolicy(obs_dim, act_dim, **kw), ParallelizedEnsemble(2, obs_dim + act_dim, 1, **kw),
+                                   act_dim, use_automatic_entropy_tuning=False, alpha=0.2))
+        gens.append(torch.Generator().manual_seed(7 + i))
+    stacked, views = stack_sac(trainers, {"use_automatic_entropy_tuning": False, "alpha": 0.2}, kw, kw,
+                               [torch.Generator().set_state(g.get_state()) for g in gens])
+    assert isinstance(stacked.policy, StackedTanhGaussianPolicy) and isinstance(stacked.qfs, StackedCritics)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        batch = {"observations": rng.normal(size=(n, b, obs_dim)), "actions": rng.uniform(-1, 1, (n, b, act_dim)),
+                 "rewards": rng.normal(size=(n, b, 1)), "next_observations": rng.normal(size=(n, b, obs_dim)),
+                 "terminals": (rng.uniform(size=(n, b, 1)) < 0.1)}
+        batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
+        stacked.train_from_torch(batch)
+        for i, t in enumerate(trainers):
+            state = torch.get_rng_state()
+            torch.set_rng_state(gens[i].get_state())  # a separate run draws its noise from the global generator
+            t.train_from_torch({k: v[i] for k, v in batch.items()})
+            gens[i].set_state(torch.get_rng_state())
+            torch.set_rng_state(state)
+    for i, t in enumerate(trainers):
+        mine, theirs = tensors(views[i].state_dict()), tensors(t.state_dict())
+        assert mine.keys() == theirs.keys()
+        for k in mine:
+            torch.testing.assert_close(mine[k].reshape(theirs[k].shape), theirs[k], rtol=1e-5, atol=1e-5, msg=k)
+
+
+def test_killed_vectorized_run_resumes_every_seed_exactly(tmp_path, capsys):
+    """--resume on one seed dir continues its whole group; the result equals an uninterrupted run."""
+    flags = ["--quick", "--env", "gym/Pendulum-v1", "--num-seeds", "2", "--vectorize-seeds", "--no-progress",
+             "--log-dir", str(tmp_path)]
+    assert run_experiment({"algorithm": "sac"}, argv=flags + ["--exp-name", "full", "--epochs", "3"]) == 0
+    assert run_experiment({"algorithm": "sac"}, argv=flags + ["--exp-name", "cut", "--epochs", "2"]) == 0
+    cut = sorted(glob.glob(str(tmp_path / "cut" / "*")))
+    assert run_experiment({"algorithm": "sac"}, argv=["--resume", cut[1], "--epochs", "3"]) == 0
+    assert capsys.readouterr().out.count("resuming") == 2
+    for full_dir, cut_dir in zip(sorted(glob.glob(str(tmp_path / "full" / "*"))), cut):
+        a, b = pd.read_csv(os.path.join(full_dir, "progress.csv")), pd.read_csv(os.path.join(cut_dir, "progress.csv"))
+        cols = [c for c in a.columns if not c.startswith("time/")]
+        assert len(a) == len(b) == 3
+        pd.testing.assert_frame_equal(a[cols], b[cols])
+    # Each seed dir is an ordinary run: its snapshot evaluates on its own.
+    variant, policy, env = load_policy(os.path.join(cut[1], "params.pt"))
+    assert variant["seed"] == 1 and policy.get_action(env.reset(seed=0)[0]).shape == (1,)
+
+
+def test_bad_vectorize_requests_are_one_line_errors(tmp_path, capsys):
+    base = ["--quick", "--log-dir", str(tmp_path)]
+    assert run_experiment({"algorithm": "sac"}, argv=base + ["--vectorize-seeds"]) == 2
+    assert "needs --num-seeds of 2 or more" in capsys.readouterr().err
+    assert run_experiment({"algorithm": "legion"}, argv=base + ["--vectorize-seeds", "--num-seeds", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "has no vectorized seeds" in err and err.count("\n") == 1
+    assert not os.listdir(tmp_path)
+    with pytest.raises(ConfigError, match="share every variant key"):
+        lockstep_experiment([quick_variant(0), quick_variant(1, **{"trainer_kwargs/discount": 0.9})],
+                            [str(tmp_path / "a"), str(tmp_path / "b")])
