@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from lifelong_rl.models.networks import ParallelizedEnsemble
-from lifelong_rl.policies.tanh_gaussian_policy import LOG_STD_MIN, LOG_STD_MAX, TanhGaussianPolicy
+from lifelong_rl.policies.tanh_gaussian_policy import LOG_STD_MAX, LOG_STD_MIN
 from lifelong_rl.torch.distributions import TanhNormal
 from lifelong_rl.trainers.sac import SACTrainer, sac_diagnostics
 
