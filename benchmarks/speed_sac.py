@@ -72,9 +72,11 @@ def measure_matmul_flops(gemms, seconds: float = 2.0) -> float:
 
 # -- the two libraries ---------------------------------------------------------------------------
 class Ours:
-    def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int, log_dir: str):
+    def __init__(self, hidden: List[int], batch: int, warmup: int, steps: int, seed: int, log_dir: str,
+                 matmul_dtype: str = "float32"):
         v = registry.default_variant("sac")
         v.update(env="metaworld/reach-v3", seed=seed)
+        v["trainer_kwargs"]["matmul_dtype"] = matmul_dtype
         v["policy_kwargs"]["hidden_sizes"] = v["qf_kwargs"]["hidden_sizes"] = hidden
         v["algorithm_kwargs"].update(batch_size=batch, min_num_steps_before_training=warmup,
                                      num_expl_steps_per_train_loop=steps, num_trains_per_train_loop=steps,
@@ -134,6 +136,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-sb3", action="store_true")
     p.add_argument("--no-sbx", action="store_true")
+    p.add_argument("--no-bf16", action="store_true", help="skip ours with bfloat16 matmuls (trainer_kwargs/matmul_dtype)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     keep_freed_memory()
@@ -147,6 +150,9 @@ def main() -> int:
         ours = Ours(hidden, args.batch_size, args.warmup, args.steps, args.seed, os.path.join(tmp, "ours"))
         peers = {name: SB3(hidden, args.batch_size, args.warmup, args.steps, args.seed, jax=name == "sbx")
                  for name, skip in (("sb3", args.no_sb3), ("sbx", args.no_sbx)) if not skip}
+        if not args.no_bf16:
+            peers["ours-bf16"] = Ours(hidden, args.batch_size, args.warmup, args.steps, args.seed,
+                                      os.path.join(tmp, "ours-bf16"), "bfloat16")
         t_ours, t_peer = [], {name: [] for name in peers}
         for r in range(args.rounds):
             t_ours.append(ours.run())
@@ -158,6 +164,8 @@ def main() -> int:
         # noisy neighbour then slows both sides of a pair rather than one of the medians.
         pairs = [(ours.bare_update_rate(), measure_matmul_flops(gemms)) for _ in range(3)]
         ours.close()
+        if "ours-bf16" in peers:
+            peers["ours-bf16"].close()
     bare = statistics.median(b for b, _ in pairs)
     matmul = statistics.median(m for _, m in pairs)
     fraction = statistics.median(b * flops / m for b, m in pairs)
@@ -172,6 +180,10 @@ def main() -> int:
     rates = {name: args.steps / statistics.median(t) for name, t in t_peer.items()}
     for name, sps in rates.items():
         print(f"{name}:  {sps:.1f} env steps/s (median)")
+    bf16 = rates.pop("ours-bf16", None)
+    for name, sps in rates.items():
+        if bf16 is not None:
+            print(f"ratio ours-bf16/{name} = {bf16 / sps:.2f} (bfloat16 matmuls: approximate, not the default)")
     for name, sps in rates.items():
         print(f"ratio ours/{name} = {ours_sps / sps:.2f}")
     return 0

@@ -3,13 +3,15 @@
 same cores, alternating within each round:
 
   vectorized   the N seeds as one batch in one process (--vectorize-seeds), all cores' threads
+  vectorized-bf16  the same with bfloat16 matmuls (trainer_kwargs/matmul_dtype=bfloat16: approximate,
+               not the default)
   ours         N separate processes of ours, the cores shared (torch threads = max(1, cores // N))
   sb3          N separate processes of Stable-Baselines3, threads as ours
 
 Every way starts its timed steps together (a barrier after warm-up); the aggregate rate is
 N x steps / (last end - first start). Prints each rate (median of the rounds), the ratios, the
-vectorized update's fraction of the matmul bound (N x one update's GEMMs at torch.mm speed), and
-last `ratio vectorized/sb3 at N=4: X.XX`.
+vectorized update's fraction of the matmul bound (N x one update's GEMMs at float32 torch.mm speed),
+and last `ratio vectorized/sb3 at N=4: X.XX` (float32, the default).
 
     python benchmarks/speed_seeds.py                      # N = 1, 2, 4, 8; about 10 minutes on 2 cores
     python benchmarks/speed_seeds.py --seeds 4 --rounds 1
@@ -38,12 +40,13 @@ from lifelong_rl.torch.perf import keep_freed_memory  # noqa: E402
 HIDDEN, BATCH = [256, 256], 256
 
 
-def _vectorized(num_seeds: int, warmup: int, steps: int, log_dir: str):
+def _vectorized(num_seeds: int, warmup: int, steps: int, log_dir: str, matmul_dtype: str):
     """The N seeds as one LockstepLoop (what --vectorize-seeds builds)."""
     variants = []
     for seed in range(num_seeds):
         v = registry.default_variant("sac")
         v.update(env="metaworld/reach-v3", seed=seed)
+        v["trainer_kwargs"]["matmul_dtype"] = matmul_dtype
         v["policy_kwargs"]["hidden_sizes"] = v["qf_kwargs"]["hidden_sizes"] = HIDDEN
         v["algorithm_kwargs"].update(batch_size=BATCH, min_num_steps_before_training=warmup, num_expl_steps_per_train_loop=steps,
                                      num_trains_per_train_loop=steps, num_eval_steps_per_epoch=0)
@@ -75,8 +78,8 @@ def _worker(kind: str, seed: int, num_seeds: int, threads: int, warmup: int, ste
     torch.set_num_threads(threads)
     keep_freed_memory()
     with tempfile.TemporaryDirectory() as tmp:
-        if kind == "vectorized":
-            learner, close = _vectorized(num_seeds, warmup, steps, tmp)
+        if kind.startswith("vectorized"):
+            learner, close = _vectorized(num_seeds, warmup, steps, tmp, "bfloat16" if kind.endswith("bf16") else "float32")
             run = lambda: learner.train_epoch(0)  # noqa: E731
         elif kind == "ours":
             learner = Ours(HIDDEN, BATCH, warmup, steps, seed, os.path.join(tmp, "ours"))
@@ -89,7 +92,7 @@ def _worker(kind: str, seed: int, num_seeds: int, threads: int, warmup: int, ste
         run()
         t1 = time.time()
         fraction = None
-        if kind == "vectorized":
+        if kind.startswith("vectorized"):
             env = make_env("metaworld/reach-v3", 0)
             fraction = _bare_fraction(learner, num_seeds, env.observation_space.shape[0], env.action_space.shape[0])
         close()
@@ -99,8 +102,9 @@ def _worker(kind: str, seed: int, num_seeds: int, threads: int, warmup: int, ste
 def measure(kind: str, num_seeds: int, cores: int, warmup: int, steps: int) -> Tuple[float, float]:
     """(aggregate env steps/s, matmul fraction or nan) of one way at N seeds."""
     ctx = mp.get_context("spawn")
-    procs = 1 if kind == "vectorized" else num_seeds
-    threads = cores if kind == "vectorized" else max(1, cores // num_seeds)
+    vectorized = kind.startswith("vectorized")
+    procs = 1 if vectorized else num_seeds
+    threads = cores if vectorized else max(1, cores // num_seeds)
     barrier, out = ctx.Barrier(procs), ctx.Queue()
     workers = [ctx.Process(target=_worker, args=(kind, s, num_seeds, threads, warmup, steps, barrier, out)) for s in range(procs)]
     for w in workers:
@@ -111,7 +115,7 @@ def measure(kind: str, num_seeds: int, cores: int, warmup: int, steps: int) -> T
         if w.exitcode != 0:
             raise RuntimeError(f"{kind} worker failed (exit {w.exitcode})")
     start, end = min(r[0] for r in results), max(r[1] for r in results)
-    fraction = results[0][2] if kind == "vectorized" else float("nan")
+    fraction = results[0][2] if vectorized else float("nan")
     return num_seeds * steps / (end - start), fraction
 
 
@@ -123,19 +127,20 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     p.add_argument("--no-sb3", action="store_true")
+    p.add_argument("--no-bf16", action="store_true")
     args = p.parse_args()
     ns = [int(n) for n in args.seeds.split(",")]
-    kinds = ["vectorized", "ours"] + ([] if args.no_sb3 else ["sb3"])
+    kinds = ["vectorized"] + ([] if args.no_bf16 else ["vectorized-bf16"]) + ["ours"] + ([] if args.no_sb3 else ["sb3"])
     rates: Dict[Tuple[str, int], List[float]] = {}
-    fractions: Dict[int, List[float]] = {}
+    fractions: Dict[Tuple[str, int], List[float]] = {}
     for r in range(args.rounds):
         for n in ns:
             line = []
             for kind in kinds:
                 rate, fraction = measure(kind, n, args.cores, args.warmup, args.steps)
                 rates.setdefault((kind, n), []).append(rate)
-                if kind == "vectorized":
-                    fractions.setdefault(n, []).append(fraction)
+                if kind.startswith("vectorized"):
+                    fractions.setdefault((kind, n), []).append(fraction)
                 line.append(f"{kind} {rate:.1f}")
             print(f"round {r}, N={n}: " + ", ".join(line) + " env steps/s (aggregate)", flush=True)
     print(f"config: metaworld/reach-v3, hidden {HIDDEN}, batch {BATCH}, one update per env step, {args.steps} timed steps "
@@ -143,9 +148,14 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in rates.items()}
     for n in ns:
         parts = [f"{kind} {med[(kind, n)]:.1f}" for kind in kinds]
-        ratios = [f"vectorized/{kind} {med[('vectorized', n)] / med[(kind, n)]:.2f}" for kind in kinds[1:]]
+        ratios = [f"{vec}/{kind} {med[(vec, n)] / med[(kind, n)]:.2f}" for vec in kinds if vec.startswith("vectorized")
+                  for kind in kinds if not kind.startswith("vectorized")]
+        bound = ", ".join(f"{vec} {statistics.median(f):.0%}" for (vec, m), f in fractions.items() if m == n)
         print(f"N={n}: " + ", ".join(parts) + " env steps/s; " + ", ".join(ratios)
-              + f"; vectorized update at {statistics.median(fractions[n]):.0%} of the matmul bound")
+              + f"; update FLOP rate / float32 matmul bound: {bound}")
+    if 4 in ns and "sb3" in kinds and "vectorized-bf16" in kinds:
+        print(f"ratio vectorized-bf16/sb3 at N=4: {med[('vectorized-bf16', 4)] / med[('sb3', 4)]:.2f} "
+              "(bfloat16 matmuls: approximate, not the default)")
     if 4 in ns and "sb3" in kinds:
         print(f"ratio vectorized/sb3 at N=4: {med[('vectorized', 4)] / med[('sb3', 4)]:.2f}")
     return 0

@@ -71,8 +71,7 @@ def lockstep_experiment(variants: Sequence[Dict[str, Any]], log_dirs: Sequence[s
     dir, resuming from the given snapshots (all or none); returns each seed's summary."""
     variants = [registry.validate(v) for v in variants]
     name = variants[0]["algorithm"]
-    if not registry.vectorizable(name):
-        raise ConfigError(f"algorithm '{name}' has no vectorized seeds; run its seeds as separate runs")
+    registry.check_vectorizable(variants[0])
     same = [{k: v for k, v in var.items() if k != "seed"} for var in variants]
     if any(s != same[0] for s in same[1:]):
         raise ConfigError("vectorized seeds must share every variant key but the seed")

@@ -57,6 +57,9 @@ def sac_trainer_schema() -> Schema:
         "use_automatic_entropy_tuning": Param(True, "learn the entropy coefficient alpha", "bool"),
         "target_entropy": Param(None, "target entropy of the alpha loss; None: -|A|", "float?"),
         "alpha": Param(1.0, "initial (or, without tuning, fixed) entropy coefficient", "float", low=1e-8),
+        "matmul_dtype": Param("float32", "bfloat16: the update's matmuls in bfloat16 under torch.autocast (weights, "
+                              "optimizer state and losses stay float32); about 1.4-2.6x faster updates on CPUs with "
+                              "AVX512-BF16 or AMX, approximate", "str", choices=("float32", "bfloat16")),
     }
 
 

@@ -10,7 +10,8 @@ experiment_configs/configs/<family>/ that defines NAME is an algorithm; it holds
   build(run)            (TrainingLoop, envs to close)
   evaluation_setup(run, env_seed)   (trainer, [(name, env, deterministic policy)]) for offline evaluation
   vectorize(variant, trainers, generators)   (optional) seeds as one batch (--vectorize-seeds): the
-                        seeds' unbatched trainers -> (stacked trainer, [each seed's view of it])
+                        seeds' unbatched trainers -> (stacked trainer, [each seed's view of it]);
+                        with `check_vectorize(variant)` (optional) refusing variants it cannot stack
 
 so adding an algorithm touches its own module and no shared file.
 """
@@ -28,6 +29,7 @@ import torch
 import experiment_configs.configs as configs
 from experiment_configs.common import Run, check_device, open_run
 from lifelong_rl.core.logger import SnapshotError
+from lifelong_rl.continual.wrapper import ContinualSchedule
 from lifelong_rl.core.lockstep import LockstepLoop, LockstepOffPolicySchedule
 from lifelong_rl.core.loop import TrainingLoop
 from lifelong_rl.core.seeding import RunSeeds
@@ -103,6 +105,15 @@ def vectorizable(name: str) -> bool:
     return hasattr(get(name), "vectorize")
 
 
+def check_vectorizable(variant: Dict[str, Any]) -> None:
+    """ConfigError unless the variant's seeds can be trained as one batch."""
+    name = variant["algorithm"]
+    if not vectorizable(name):
+        able = [n for n in names() if vectorizable(n)]
+        raise ConfigError(f"--vectorize-seeds: algorithm '{name}' has no vectorized seeds (those that do: {', '.join(able)})")
+    getattr(get(name), "check_vectorize", lambda v: None)(variant)
+
+
 class _ActsInBatch:
     """The exploration policy of one seed of a lockstep run: the batched step gives its actions."""
 
@@ -124,7 +135,7 @@ def build_lockstep(variants: List[Dict[str, Any]], log_dirs: List[str]) -> Tuple
         loops.append(loop)
         closers.append(close)
         # The seed's policy noise: what the global generator would give its separate run from here.
-        device = loop.schedule.device
+        device = check_device(variant["device"])
         gen = torch.Generator(device=device)
         if device.type == "cuda":
             gen.manual_seed(RunSeeds(variant["seed"]).child("torch"))
@@ -133,15 +144,17 @@ def build_lockstep(variants: List[Dict[str, Any]], log_dirs: List[str]) -> Tuple
         generators.append(gen)
     stacked, views = module.vectorize(variants[0], [loop.trainer for loop in loops], generators)
     group = [os.path.basename(os.path.normpath(d)) for d in log_dirs]
-    for i, (loop, view, gen) in enumerate(zip(loops, views, generators)):
-        lane = loop.schedule
-        lane.trainer = view
-        lane.eval_collector.policy = SeedPolicy(stacked.policy, i)
+    continual = isinstance(loops[0].schedule, ContinualSchedule)
+    lanes = [loop.schedule.inner if continual else loop.schedule for loop in loops]
+    for i, (loop, lane, view, gen) in enumerate(zip(loops, lanes, views, generators)):
+        loop.schedule.trainer = lane.trainer = view
+        for c in (loop.schedule.eval_collectors if continual else [lane.eval_collector]):
+            c.policy = SeedPolicy(stacked.policy, i)
         for c in lane.collectors:
             c.policy = _ActsInBatch()
         loop.get_rng_state, loop.set_rng_state = _seed_rng(gen, rng_state())
         loop.snapshot_extras = {"seed_group": group}
-    schedule = LockstepOffPolicySchedule([loop.schedule for loop in loops], stacked, stacked.policy)
+    schedule = LockstepOffPolicySchedule(lanes, stacked, stacked.policy, [loop.schedule for loop in loops] if continual else ())
     lockstep = LockstepLoop(schedule, loops, variants[0]["logging"]["progress_bar"])
 
     def close() -> None:

@@ -263,7 +263,7 @@ def run_experiment(variant: Dict[str, Any], sweep_values: Optional[Dict[str, Lis
         if args.resume:
             return _resume(args, parser, ray_options)
         variants = variants_from_args(args, variant, sweep_values or {})
-        check_vectorize(args.vectorize_seeds, variant["algorithm"], args.num_seeds)
+        check_vectorize(args.vectorize_seeds, variants, args.num_seeds)
     except BAD_INPUT as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -291,12 +291,11 @@ def launch_options(args: argparse.Namespace) -> Optional[RayOptions]:
     return options
 
 
-def check_vectorize(vectorize: bool, algorithm: str, num_seeds: int) -> None:
+def check_vectorize(vectorize: bool, variants: List[Dict[str, Any]], num_seeds: int) -> None:
     if not vectorize:
         return
-    if not registry.vectorizable(algorithm):
-        vec = [n for n in registry.names() if registry.vectorizable(n)]
-        raise ConfigError(f"--vectorize-seeds: algorithm '{algorithm}' has no vectorized seeds (those that do: {', '.join(vec)})")
+    for v in variants:
+        registry.check_vectorizable(v)
     if num_seeds < 2:
         raise ConfigError(f"--vectorize-seeds needs --num-seeds of 2 or more, got {num_seeds}")
 

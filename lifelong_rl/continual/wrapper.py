@@ -82,14 +82,20 @@ class ContinualSchedule(Schedule):
         self.logger.log(f"task {task}: {self.task_names[task]} (buffer {'reset' if self.reset_buffer else 'kept'}, "
                         f"{len(buf)} samples)", always=True)
 
-    def _pick(self, step: int):
+    def pick(self, step: int):
+        """The collector (the task's env) of env step `step`, and whether it acts at random."""
         return self.inner.collectors[self.tasks.task_at(step)], self.tasks.step_in_phase(step) < self.random_steps_per_task
 
-    def train_epoch(self, epoch: int) -> Dict[str, float]:
+    def begin_epoch(self) -> None:
+        """A task switch, when the epoch starts a new phase (a seed-vectorized run calls it for each seed
+        and then steps every seed's inner schedule as one: lifelong_rl/core/lockstep.py)."""
         step = self.steps
         if self.tasks.switches and step > 0 and step % self.tasks.steps_per_task == 0:
             self._start_task(self.tasks.phase(step))
-        return self.inner.collect_and_train(self.eval_every, self._pick)
+
+    def train_epoch(self, epoch: int) -> Dict[str, float]:
+        self.begin_epoch()
+        return self.inner.collect_and_train(self.eval_every, self.pick)
 
     # -- evaluation and the success matrix -------------------------------------------------------
     def evaluate(self, epoch: int) -> Dict[str, float]:

@@ -1,10 +1,11 @@
 """Seed-vectorized runs: N seeds of one configuration trained in lockstep in one process.
 
 Each seed keeps everything a separate run has (its own envs, buffer, collectors, evaluation,
-logger, run dir and snapshots: an ordinary OffPolicySchedule and TrainingLoop, its "lane"); only
-the compute is shared: one stacked policy forward picks every seed's action at an env step, and
-one stacked trainer (lifelong_rl/trainers/seed_stacking.py) does every seed's update at once. The
-seeds take the same number of env steps and updates, so they stay in step by construction.
+logger, run dir and snapshots: an ordinary OffPolicySchedule, its "lane", inside the seed's
+TrainingLoop, directly or under a continual wrapper); only the compute is shared: one stacked
+policy forward picks every seed's action at an env step, and one stacked trainer
+(lifelong_rl/trainers/seed_stacking.py) does every seed's update at once. The seeds take the same
+env steps and updates (the same task at the same step), so they stay in step by construction.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lifelong_rl.continual.wrapper import ContinualSchedule
 from lifelong_rl.core.logger import SnapshotError, commit_snapshots
 from lifelong_rl.core.loop import SHOWN, TrainingLoop
 from lifelong_rl.core.schedules import OffPolicySchedule
@@ -27,23 +29,30 @@ class LockstepOffPolicySchedule(OffPolicySchedule):
     OffPolicySchedule, with every env step taken in every lane (one batched action from `policy`,
     a StackedTanhGaussianPolicy) and every update a stacked one on the lanes' stacked batches."""
 
-    def __init__(self, lanes: Sequence[OffPolicySchedule], trainer, policy):
+    def __init__(self, lanes: Sequence[OffPolicySchedule], trainer, policy, wrappers: Sequence[ContinualSchedule] = ()):
+        """`wrappers`: the seeds' continual wrappers when the lanes are their inner schedules."""
         first = lanes[0]
         super().__init__(trainer, first.buffer, first.collectors, None, first.logger, first.device,
                          batch_size=first.batch_size, steps_per_epoch=first.steps_per_epoch,
                          updates_per_step=first.updates_per_step, train_every=first.train_every,
                          warmup_steps=first.warmup_steps, eval_episodes=0)
-        self.lanes, self.policy = list(lanes), policy
+        self.lanes, self.policy, self.wrappers = list(lanes), policy, list(wrappers)
+        if any(lane.env_step_hook is not None for lane in self.lanes):
+            raise ValueError("lockstep seeds take no per-step hooks")
 
     def start(self) -> None:
-        for lane in self.lanes:  # random warm-up: nothing to batch
-            lane.start()
+        for schedule in self.wrappers or self.lanes:  # the random warm-up of a single task: nothing to batch
+            schedule.start()
         self.env_steps = self.lanes[0].env_steps
 
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         if any(lane._refill for lane in self.lanes):
             self.start()
         self.env_steps = self.lanes[0].env_steps
+        if self.wrappers:  # each seed's task switch, then the epoch's steps of all seeds as one
+            for w in self.wrappers:
+                w.begin_epoch()
+            return self.collect_and_train(self.wrappers[0].eval_every, self.wrappers[0].pick)
         return self.collect_and_train(self.steps_per_epoch, lambda step: (self.collectors[0], False))
 
     def env_step(self, collector: StepCollector, random_action: bool) -> None:
@@ -79,7 +88,6 @@ class LockstepLoop:
                                 "dir on its own")
         for loop, snap in zip(self.loops, snaps):
             loop.restore(snap)
-        self.schedule.env_steps = self.schedule.lanes[0].env_steps
 
     def train(self) -> List[Dict[str, Any]]:
         """Run the remaining epochs of every seed; returns their summaries."""

@@ -29,7 +29,7 @@ class MultiHeadTanhGaussianPolicy(TanhGaussianPolicy):
         one_hot = obs[..., -self.num_heads:]
         trunk_in = obs[..., :-self.num_heads] if self.hide_task_id else obs
         out = select_head(self.net(trunk_in), one_hot, self.num_heads)
-        mean, log_std = out.chunk(2, dim=-1)
+        mean, log_std = out.float().chunk(2, dim=-1)
         return TanhNormal(mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp())
 
 

@@ -29,7 +29,7 @@ class TanhGaussianPolicy(nn.Module):
         self.net = Mlp(obs_dim, 2 * action_dim, hidden_sizes, activation, layer_norm=layer_norm)
 
     def forward(self, obs: torch.Tensor) -> TanhNormal:
-        mean, log_std = self.net(obs).chunk(2, dim=-1)
+        mean, log_std = self.net(obs).float().chunk(2, dim=-1)  # float32 after bfloat16 matmuls (autocast)
         log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
         return TanhNormal(mean, log_std.exp())
 

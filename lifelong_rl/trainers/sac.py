@@ -58,6 +58,7 @@ class SACTrainer:
         alpha: float = 1.0,
         num_alphas: int = 1,
         num_seeds: int = 0,
+        matmul_dtype: str = "float32",
         penalties: Optional[Mapping[str, Callable[[], Optional[torch.Tensor]]]] = None,
     ):
         self.policy, self.qfs = policy, qfs
@@ -67,6 +68,7 @@ class SACTrainer:
         self.use_automatic_entropy_tuning = use_automatic_entropy_tuning
         self.policy_lr, self.qf_lr, self.initial_alpha = policy_lr, qf_lr, alpha
         self.penalties = dict(penalties or {})
+        self.matmul_dtype = matmul_dtype  # "bfloat16": compute_losses runs under torch.autocast
         # Default target entropy -|A| (the paper's heuristic).
         self.target_entropy = float(-action_dim if target_entropy is None else target_entropy)
         device = next(policy.parameters()).device
@@ -87,6 +89,10 @@ class SACTrainer:
     def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """All SAC losses on one batch (no optimizer step). Keys: qf_loss, policy_loss, alpha_loss, ...;
         each loss is a scalar, or with stacked seeds a vector of one loss per seed."""
+        with torch.autocast(self.log_alpha.device.type, dtype=torch.bfloat16, enabled=self.matmul_dtype == "bfloat16"):
+            return self._losses(batch)
+
+    def _losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         obs, actions, next_obs = batch["observations"], batch["actions"], batch["next_observations"]
         rewards, terminals = batch["rewards"], batch["terminals"]
 
@@ -101,7 +107,7 @@ class SACTrainer:
         # The critics' weights get no gradient from the actor loss.
         for p in self._qf_params:
             p.requires_grad_(False)
-        q_new_actions = self.qfs(torch.cat([obs, new_actions], -1)).min(0).values
+        q_new_actions = self.qfs(torch.cat([obs, new_actions], -1)).float().min(0).values
         for p in self._qf_params:
             p.requires_grad_(True)
         policy_loss = batch_mean(alpha * log_pi - q_new_actions)
@@ -110,10 +116,10 @@ class SACTrainer:
             policy_loss = policy_loss + penalties["policy_penalty"]
 
         # Critics.
-        q_pred = self.qfs(torch.cat([obs, actions], -1))  # [2, B, 1] or [2, N, B, 1]
+        q_pred = self.qfs(torch.cat([obs, actions], -1)).float()  # [2, B, 1] or [2, N, B, 1]
         with torch.no_grad():
             next_actions, next_log_pi = self.policy.sample(next_obs)
-            target_q = self.target_qfs(torch.cat([next_obs, next_actions], -1)).min(0).values
+            target_q = self.target_qfs(torch.cat([next_obs, next_actions], -1)).float().min(0).values
             target_v = target_q - alpha * next_log_pi
             q_target = self.reward_scale * rewards + (1.0 - terminals) * self.discount * target_v
         qf_loss = batch_mean((q_pred - q_target).pow(2)).sum(0)

@@ -41,7 +41,7 @@ class StackedTanhGaussianPolicy(nn.Module):
         self.generators: List[torch.Generator] = []  # one per seed (set by stack_sac)
 
     def forward(self, obs: torch.Tensor, member=None) -> TanhNormal:
-        mean, log_std = self.net(obs, member).chunk(2, dim=-1)
+        mean, log_std = self.net(obs, member).float().chunk(2, dim=-1)
         return TanhNormal(mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp())
 
     def noise(self, shape: Sequence[int]) -> torch.Tensor:
@@ -154,6 +154,13 @@ class SeedView:
 
     def losses_finite(self) -> bool:
         return self.stacked.losses_finite()  # the seeds step together: one non-finite loss stops them all
+
+    # The seeds switch tasks at the same step, so resetting every seed is resetting this one.
+    def reset_optimizers(self) -> None:
+        self.stacked.reset_optimizers()
+
+    def reset_entropy(self) -> None:
+        self.stacked.reset_entropy()
 
     def state_dict(self) -> Dict[str, Any]:
         s, i = self.stacked, self.i

@@ -11,7 +11,7 @@ from typing import Any, Dict
 
 from experiment_configs.algorithms.continual import build_continual, check_stream, continual_evaluation, continual_schema
 from experiment_configs.common import Run, net_schema, run_schema, sac_trainer_schema
-from experiment_configs.configs.q_learning.sac import sac_agent
+from experiment_configs.configs.q_learning.sac import sac_agent, vectorize  # noqa: F401 (vectorize: registry hook)
 from lifelong_rl.continual.strategies import STRATEGIES, CLStrategy
 from lifelong_rl.variants import ConfigError, Param, Schema
 
@@ -73,6 +73,17 @@ def check(variant: Dict[str, Any]) -> None:
     if c["hide_task_id"] and c["task_id"] != "multi_head":
         raise ConfigError(f"continual/hide_task_id needs continual/task_id=multi_head, not '{c['task_id']}'")
     check_stream(variant)
+
+
+# Seeds as one batch: plain actor and critics (no task heads) and no parameter penalties.
+VECTORIZED_METHODS = ("finetune", "perfect_memory", "reservoir", *SCHEDULES)
+
+
+def check_vectorize(variant: Dict[str, Any]) -> None:
+    c = variant["continual"]
+    if c["task_id"] == "multi_head" or c["cl_method"] not in VECTORIZED_METHODS:
+        raise ConfigError(f"--vectorize-seeds: continual_sac stacks seeds with continual/task_id none or one_hot (not "
+                          f"'{c['task_id']}') and continual/cl_method in {', '.join(VECTORIZED_METHODS)} (not '{c['cl_method']}')")
 
 
 def make_strategy(run: Run) -> CLStrategy:
