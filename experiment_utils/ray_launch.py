@@ -21,6 +21,7 @@ that run again from scratch (its snapshots stayed on the lost node).
 """
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import os
@@ -44,7 +45,7 @@ class RayOptions:
     def check(self) -> None:
         """ConfigError for a missing Ray or a bad value (before anything is written)."""
         try:
-            import ray  # noqa: F401
+            importlib.import_module("ray")
         except ImportError:
             raise ConfigError("--mode ray needs Ray, which is not installed: pip install -e '.[dist]' (the dist extra)") from None
         if self.address is not None and not (self.address == "auto" or re.fullmatch(r"[\w.\-]+:\d+", self.address)):

@@ -11,7 +11,8 @@ from typing import Any, Dict
 
 from experiment_configs.algorithms.continual import build_continual, check_stream, continual_evaluation, continual_schema
 from experiment_configs.common import Run, net_schema, run_schema, sac_trainer_schema
-from experiment_configs.configs.q_learning.sac import sac_agent, vectorize  # noqa: F401 (vectorize: registry hook)
+from experiment_configs.configs.q_learning import sac as single_task
+from experiment_configs.configs.q_learning.sac import sac_agent
 from lifelong_rl.continual.strategies import STRATEGIES, CLStrategy
 from lifelong_rl.variants import ConfigError, Param, Schema
 
@@ -75,7 +76,8 @@ def check(variant: Dict[str, Any]) -> None:
     check_stream(variant)
 
 
-# Seeds as one batch: plain actor and critics (no task heads) and no parameter penalties.
+# Seeds as one batch: SAC's stacking, with a plain actor and critics (no task heads) and no parameter penalties.
+vectorize = single_task.vectorize
 VECTORIZED_METHODS = ("finetune", "perfect_memory", "reservoir", *SCHEDULES)
 
 
