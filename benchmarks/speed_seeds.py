@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from speed_sac import SB3, Ours, gemm_flops, measure_matmul_flops, sac_update_gemms  # noqa: E402
 
 from experiment_configs import registry  # noqa: E402
+from experiment_configs.algorithms.lockstep import build_lockstep  # noqa: E402
 from lifelong_rl.envs.make_env import make_env  # noqa: E402
 from lifelong_rl.torch.perf import keep_freed_memory  # noqa: E402
 
@@ -52,7 +53,7 @@ def _vectorized(num_seeds: int, warmup: int, steps: int, log_dir: str, matmul_dt
                                      num_trains_per_train_loop=steps, num_eval_steps_per_epoch=0)
         v["logging"].update(snapshot_mode="none", progress_bar=False)
         variants.append(registry.validate(v))
-    loop, close = registry.build_lockstep(variants, [os.path.join(log_dir, f"s{s}") for s in range(num_seeds)])
+    loop, close = build_lockstep(variants, [os.path.join(log_dir, f"s{s}") for s in range(num_seeds)])
     loop.schedule.start()
     return loop.schedule, close
 

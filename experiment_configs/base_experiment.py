@@ -5,6 +5,7 @@ import os
 from typing import Any, Dict, List, Optional, Sequence
 
 from experiment_configs import registry
+from experiment_configs.algorithms.lockstep import build_lockstep
 from lifelong_rl.core.logger import CsvTable, SnapshotError, latest_snapshot, load_snapshot
 from lifelong_rl.core.loop import SNAPSHOT_FORMAT, TrainingLoop
 from lifelong_rl.variants import ConfigError
@@ -76,6 +77,8 @@ def lockstep_experiment(variants: Sequence[Dict[str, Any]], log_dirs: Sequence[s
     if any(s != same[0] for s in same[1:]):
         raise ConfigError("vectorized seeds must share every variant key but the seed")
     snaps = None
+    if resume_from is not None and any(resume_from) and not all(resume_from):
+        raise SnapshotError("some seeds of this vectorized run have a snapshot and others not: resume them one by one")
     if resume_from is None or not any(resume_from):
         for d in log_dirs:
             check_fresh_dir(d)
@@ -83,7 +86,7 @@ def lockstep_experiment(variants: Sequence[Dict[str, Any]], log_dirs: Sequence[s
         snaps = [load_snapshot(p) for p in resume_from]
         for snap, p in zip(snaps, resume_from):
             check_resumable(snap, p)
-    loop, close = registry.build_lockstep(list(variants), list(log_dirs))
+    loop, close = build_lockstep(list(variants), list(log_dirs))
     try:
         if snaps is not None:
             loop.restore(snaps)

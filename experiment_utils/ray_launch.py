@@ -72,7 +72,7 @@ def launch_ray(units, options: RayOptions):
                 ray.init(address=options.address, logging_level=logging.WARNING)
             except ConnectionError as e:
                 raise ConfigError(f"cannot join the Ray cluster at {options.address} ({str(e).strip().splitlines()[-1]}); "
-                                  "a cluster with token authentication needs RAY_AUTH_MODE=token here") from None
+                                  "a cluster with token authentication needs RAY_AUTH_MODE=token and its token here") from None
     try:
         task = ray.remote(_ray_unit).options(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run,
                                              max_retries=options.max_retries, retry_exceptions=False)

@@ -3,6 +3,7 @@ progress.csv files of --mode local, and a run whose worker is SIGKILLed mid-run 
 resumes from its last snapshot and ends equal to an uninterrupted run."""
 import glob
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,8 +28,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# `ray start` clusters authenticate with a token (~/.ray/auth_token); a driver joining one says so.
-ENV = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "token"}
+# The test cluster authenticates with a token of its own, given to the head and to every driver.
+ENV = {**os.environ, "PYTHONPATH": ROOT, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "token",
+       "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 
 
 @pytest.fixture(scope="module")
