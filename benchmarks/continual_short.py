@@ -41,7 +41,7 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
-from experiment_utils.launcher import launch, pending_jobs  # noqa: E402
+from experiment_utils.launcher import launch, pending_jobs, require_ray  # noqa: E402
 from lifelong_rl.continual.metrics import continual_metrics  # noqa: E402
 from lifelong_rl.core.logger import load_snapshot  # noqa: E402
 from lifelong_rl.envs.streams import stream_tasks  # noqa: E402
@@ -70,7 +70,7 @@ def parser(methods: str, references: bool) -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE",
                    help="a variant override for every run, references included (e.g. policy_kwargs/layer_norm=true)")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--mode", default="local_par", choices=["local", "local_par"])
+    p.add_argument("--mode", default="local_par", choices=["local", "local_par", "ray"])
     p.add_argument("--out", default="data/benchmarks/continual_short")
     p.add_argument("--root", default="", metavar="DIR",
                    help="resumable: runs go to DIR; finished runs are skipped, unfinished ones resume")
@@ -137,6 +137,7 @@ def legion_report(run_dirs: list) -> None:
 
 def main(argv=None, methods: str = "finetune,perfect_memory,ewc", references: bool = True) -> int:
     args = parser(methods, references).parse_args(argv)
+    require_ray(args.mode)
     root = args.root or os.path.join(args.out, time.strftime("%Y_%m_%d_%H_%M_%S"))
     try:
         methods = parse_methods(args.methods)

@@ -22,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import mean_spread  # noqa: E402
 
-from experiment_utils.launcher import launch, pending_jobs  # noqa: E402
+from experiment_utils.launcher import launch, pending_jobs, require_ray  # noqa: E402
 from experiment_configs.registry import default_variant  # noqa: E402
 
 
@@ -40,6 +40,7 @@ def main() -> int:
     p.add_argument("--out", default="data/benchmarks/sac_learning", help="a new <out>/<timestamp> dir per call")
     p.add_argument("--root", help="a fixed dir instead: the same command again resumes the runs in it")
     args = p.parse_args()
+    require_ray(args.mode)
 
     steps_per_epoch = 1000
     epochs = (args.steps - args.warmup) // steps_per_epoch

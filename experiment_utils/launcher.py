@@ -291,6 +291,16 @@ def launch_options(args: argparse.Namespace) -> Optional[RayOptions]:
     return options
 
 
+def require_ray(mode: str) -> None:
+    """For benchmark and batch scripts with a --mode flag: without Ray, `--mode ray` is one line, exit 2."""
+    if mode == "ray":
+        try:
+            RayOptions().check()
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+
 def check_vectorize(vectorize: bool, variants: List[Dict[str, Any]], num_seeds: int) -> None:
     if not vectorize:
         return

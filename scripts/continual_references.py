@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Tuple
 
 import pandas as pd
 
-from experiment_utils.launcher import launch, pending_jobs
+from experiment_utils.launcher import launch, pending_jobs, require_ray
 from lifelong_rl.envs.streams import stream_episode_length, stream_tasks
 from experiment_configs.registry import default_variant, schema
 from lifelong_rl.variants import ConfigError, apply_set
@@ -62,12 +62,13 @@ def main(argv=None) -> int:
     p.add_argument("--eval-every", type=int, default=10_000)
     p.add_argument("--eval-episodes", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mode", default="local", choices=["local", "local_par"])
+    p.add_argument("--mode", default="local", choices=["local", "local_par", "ray"])
     p.add_argument("--log-dir", default="data/references")
     p.add_argument("--set", action="append", default=[], metavar="KEY/PATH=VALUE",
                    help="the same overrides as the continual run (e.g. policy_kwargs/hidden_sizes=[400,400])")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
+    require_ray(args.mode)
     try:
         jobs = reference_jobs(args.stream, args.steps_per_task, args.eval_every, args.eval_episodes, args.seed,
                               args.set, args.log_dir, args.num_tasks)
