@@ -4,6 +4,10 @@ import copy
 import glob
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 from lifelong_rl.variants import ConfigError, set_path
 
 SEEDS = (0, 1, 2)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def quick_variant(seed, **overrides):
@@ -99,19 +104,29 @@ def test_stacked_update_equals_separate_updates_with_layer_norm(tmp_path):
 
 
 def test_killed_vectorized_run_resumes_every_seed_exactly(tmp_path, capsys):
-    """--resume on one seed dir continues its whole group; the result equals an uninterrupted run."""
+    """A vectorized run SIGKILLed mid-run and resumed with --resume on one seed dir (which continues
+    its whole group) ends with the progress.csv files of an uninterrupted vectorized run."""
     flags = ["--quick", "--env", "gym/Pendulum-v1", "--num-seeds", "2", "--vectorize-seeds", "--no-progress",
-             "--log-dir", str(tmp_path)]
-    assert run_experiment({"algorithm": "sac"}, argv=flags + ["--exp-name", "full", "--epochs", "3"]) == 0
-    assert run_experiment({"algorithm": "sac"}, argv=flags + ["--exp-name", "cut", "--epochs", "2"]) == 0
+             "--epochs", "8", "--set", "algorithm_kwargs/num_trains_per_train_loop=200", "--log-dir", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "run_scripts", "sac.py"), *flags, "--exp-name", "cut"],
+                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, rows = time.time() + 300, 0
+    while time.time() < deadline and rows < 3:
+        found = glob.glob(str(tmp_path / "cut" / "*_s1" / "progress.csv"))
+        rows = len(pd.read_csv(found[0])) if found and os.path.getsize(found[0]) else 0
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     cut = sorted(glob.glob(str(tmp_path / "cut" / "*")))
-    assert run_experiment({"algorithm": "sac"}, argv=["--resume", cut[1], "--epochs", "3"]) == 0
+    assert 3 <= len(pd.read_csv(os.path.join(cut[1], "progress.csv"))) < 8  # killed mid-run
+    assert run_experiment({"algorithm": "sac"}, argv=flags + ["--exp-name", "full"]) == 0
+    assert run_experiment({"algorithm": "sac"}, argv=["--resume", cut[1]]) == 0
     assert capsys.readouterr().out.count("resuming") == 2
     for full_dir, cut_dir in zip(sorted(glob.glob(str(tmp_path / "full" / "*"))), cut):
         a, b = pd.read_csv(os.path.join(full_dir, "progress.csv")), pd.read_csv(os.path.join(cut_dir, "progress.csv"))
-        cols = [c for c in a.columns if not c.startswith("time/")]
-        assert len(a) == len(b) == 3
-        pd.testing.assert_frame_equal(a[cols], b[cols])
+        assert len(a) == len(b) == 8
+        pd.testing.assert_frame_equal(a, b)
     # Each seed dir is an ordinary run: its snapshot evaluates on its own.
     variant, policy, env = load_policy(os.path.join(cut[1], "params.pt"))
     assert variant["seed"] == 1 and policy.get_action(env.reset(seed=0)[0]).shape == (1,)
