@@ -56,7 +56,7 @@ def main() -> int:
         v["logging"].update(progress_bar=False, snapshot_mode="last")
         jobs.append((copy.deepcopy(v), os.path.join(root, f"{args.env.replace('/', '_')}_s{seed}"), None))
     t0 = time.time()
-    todo = pending_jobs(jobs)
+    todo = pending_jobs(jobs, seed_group=args.mode == "vectorized")
     if args.mode == "vectorized":
         rc = launch([todo], "local")
     else:

@@ -1,5 +1,5 @@
 """Many seeds on one machine (issue 16): aggregate env steps/s of N seeds of SAC on metaworld/reach-v3
-(256x256, batch 256, one update per env step, after 1000 random warm-up steps), three ways on the
+(256x256, batch 256, one update per env step, after 1000 random warm-up steps), four ways on the
 same cores, alternating within each round:
 
   vectorized   the N seeds as one batch in one process (--vectorize-seeds), all cores' threads

@@ -78,7 +78,7 @@ def lockstep_experiment(variants: Sequence[Dict[str, Any]], log_dirs: Sequence[s
         raise ConfigError("vectorized seeds must share every variant key but the seed")
     snaps = None
     if resume_from is not None and any(resume_from) and not all(resume_from):
-        raise SnapshotError("some seeds of this vectorized run have a snapshot and others not: resume them one by one")
+        raise SnapshotError("a vectorized run resumes every seed from a snapshot of one epoch, or none")
     if resume_from is None or not any(resume_from):
         for d in log_dirs:
             check_fresh_dir(d)

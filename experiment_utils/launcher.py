@@ -16,7 +16,7 @@ import traceback
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from experiment_configs import registry
-from lifelong_rl.core.logger import SnapshotError, latest_snapshot, load_snapshot
+from lifelong_rl.core.logger import SnapshotError, common_snapshots, latest_snapshot, load_snapshot
 from lifelong_rl.core.loop import NaNLossError, summary_line
 from lifelong_rl.envs.make_env import UnknownEnvError
 from experiment_utils.ray_launch import RayOptions
@@ -202,20 +202,17 @@ def _run_unit(unit: Unit, threads: int) -> List[Result]:
         return failed(f"{type(e).__name__}: {e} (traceback in error.txt)", 1)
 
 
-def _run_one(job: Tuple[Dict[str, Any], str, Optional[str], int]) -> Result:
-    """One run (variant, log dir, snapshot or None, threads): see _run_unit."""
-    return _run_unit([job[:3]], job[3])[0]
-
-
-def pending_jobs(jobs: List[Job]) -> List[Job]:
+def pending_jobs(jobs: List[Job], seed_group: bool = False) -> List[Job]:
     """The jobs of a fixed-directory batch (a benchmark, reference runs) still to run: finished runs
     (metrics.json written, as continual runs do at their end) are left out, a run with a snapshot
-    resumes from its latest one with the snapshot's own variant, the rest start."""
+    resumes from its latest one with the snapshot's own variant, the rest start. `seed_group`: the
+    jobs are the seeds of one vectorized run, resumed from the latest epoch they all have."""
     todo = []
-    for variant, d, _ in jobs:
+    common = common_snapshots([d for _, d, _ in jobs]) if seed_group else None
+    for i, (variant, d, _) in enumerate(jobs):
         if os.path.isfile(os.path.join(d, "metrics.json")):
             continue
-        snap = latest_snapshot(d) if os.path.isdir(d) else None
+        snap = common[i] if common else None if seed_group else latest_snapshot(d) if os.path.isdir(d) else None
         if snap is not None:
             state = load_snapshot(snap)
             variant = state["variant"]
@@ -331,15 +328,19 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_optio
         raise ConfigError(f"--resume continues a run as it was; {flags} would change it (only --epochs, --no-progress "
                           "and the --mode ray flags may be given): start a new run instead")
     run_dir = os.path.normpath(args.resume)
-    given = _latest(run_dir)
-    group = given[1].get("seed_group") or [os.path.basename(run_dir)]
+    path, snap = _latest(run_dir)
+    group = snap.get("seed_group") or [os.path.basename(run_dir)]
+    if os.path.basename(run_dir) not in group:
+        raise SnapshotError(f"{run_dir} is not among the seed dirs its snapshot names ({', '.join(group)}): renamed?")
     dirs = [os.path.join(os.path.dirname(run_dir), name) for name in group]
+    paths = [path] if len(dirs) == 1 else common_snapshots(dirs)
+    if paths is None:
+        raise SnapshotError(f"the seed dirs of {run_dir} ({', '.join(group)}) share no snapshot epoch")
     unit: Unit = []
-    for d in dirs:
-        path, snap = given if d == run_dir else _latest(d)
+    for d, path in zip(dirs, paths):  # the seeds of a group: one epoch, one configuration
+        snap = load_snapshot(path, mmap=True)
         check_resumable(snap, path)
-        variant = snap["variant"]
-        num_epochs = int(snap["num_epochs"])
+        variant, num_epochs = snap["variant"], int(snap["num_epochs"])
         if args.epochs is not None:
             if "algorithm_kwargs" not in variant or "num_epochs" not in variant["algorithm_kwargs"]:
                 raise ConfigError(f"--epochs does not apply to algorithm '{variant['algorithm']}'")
@@ -349,13 +350,10 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_optio
             variant["logging"]["progress_bar"] = False
         if snap["epoch"] + 1 >= num_epochs:
             print(f"run {d} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
-            continue
-        print(f"resuming {d} from {os.path.basename(path)} (epoch {snap['epoch']})")
+            return 0
         unit.append((variant, d, path))
-    if not unit:
-        return 0
-    if len(unit) < len(dirs):
-        raise ConfigError("some seeds of this vectorized run have finished and others not: resume the others one by one")
+    for _, d, path in unit:
+        print(f"resuming {d} from {os.path.basename(path)} (epoch {snap['epoch']})")
     return launch([unit], args.mode, ray_options=ray_options)
 
 
@@ -365,4 +363,4 @@ def _latest(run_dir: str) -> Tuple[str, Dict[str, Any]]:
     path = latest_snapshot(run_dir)
     if path is None:
         raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
-    return path, load_snapshot(path)
+    return path, load_snapshot(path, mmap=True)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from experiment_utils.launcher import run_experiment
-from experiment_utils.ray_launch import continue_attempt, pack_dirs, unpack_dirs
+from experiment_utils.ray_launch import _ray_unit, continue_attempt, pack_dirs, unpack_dirs
 
 ray = pytest.importorskip("ray", reason="the dist extra (make test installs it)")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,6 +54,15 @@ def progress(run_dir):
     return df[[c for c in df.columns if not c.startswith("time/")]]
 
 
+def ours(pid: str) -> bool:
+    """A worker of this test's cluster: it carries the cluster's token in its environment."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f"RAY_AUTH_TOKEN={ENV['RAY_AUTH_TOKEN']}".encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def rows(path):
     try:
         with open(path) as f:
@@ -80,7 +89,8 @@ def test_ray_sweep_and_a_killed_worker_end_as_local_runs(ray_head, tmp_path):
     while time.time() < deadline and not killed:
         runs = glob.glob(str(tmp_path / "killed" / "*" / "progress.csv"))
         if runs and rows(runs[0]) >= 3 and os.path.isfile(os.path.join(os.path.dirname(runs[0]), "params.pt")):
-            found = subprocess.run(["pgrep", "-f", "ray::_ray_unit"], capture_output=True, text=True).stdout.split()
+            found = [pid for pid in subprocess.run(["pgrep", "-f", "ray::_ray_unit"], capture_output=True, text=True).stdout.split()
+                     if ours(pid)]
             for pid in found:
                 os.kill(int(pid), signal.SIGKILL)
             killed, rows_at_kill = found, rows(runs[0])
@@ -103,6 +113,21 @@ def test_retry_before_any_snapshot_starts_afresh(tmp_path):
     (d / "progress.csv").write_text("Epoch\n0\n")
     unit = [({"seed": 0}, str(d), None)]
     assert continue_attempt(unit) == unit and not d.exists()
+
+
+def test_a_task_that_cannot_see_the_driver_marker_sends_its_dirs_back(tmp_path):
+    """The task function itself (no Ray needed to call it): with the driver's marker file visible it
+    returns nothing to unpack; without it (another node, no shared filesystem) its run dir, packed."""
+    from conftest import tiny_variant
+
+    marker = tmp_path / ".driver-x"
+    marker.touch()
+    results, packed = _ray_unit([(tiny_variant(epochs=1), str(tmp_path / "shared" / "run_s0"), None)], str(marker), 1)
+    assert results[0][3] == 0 and packed is None
+    run = tmp_path / "elsewhere" / "run_s0"
+    results, packed = _ray_unit([(tiny_variant(epochs=1), str(run), None)], str(tmp_path / ".driver-missing"), 1)
+    files = unpack_dirs(packed, root=str(tmp_path / "driver"))
+    assert results[0][3] == 0 and str(tmp_path / "driver") + str(run / "progress.csv") in files
 
 
 def test_run_dirs_travel_back_to_the_driver(tmp_path):

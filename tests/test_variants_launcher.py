@@ -91,7 +91,7 @@ def test_a_bug_in_one_parallel_run_is_recorded_in_its_error_txt(tmp_path, monkey
     """In a parallel sweep an unexpected exception becomes that run's error.txt (traceback kept) and an
     error result, so the other runs go on; a single local run raises it as it is."""
     import experiment_configs.base_experiment as base
-    from experiment_utils.launcher import _run_one
+    from experiment_utils.launcher import _run_unit
 
     def broken(variant, log_dir, resume_from=None):
         raise RuntimeError("boom in the trainer")
@@ -99,11 +99,11 @@ def test_a_bug_in_one_parallel_run_is_recorded_in_its_error_txt(tmp_path, monkey
     monkeypatch.setattr(base, "experiment", broken)
     log_dir, threads = str(tmp_path), torch.get_num_threads()
     try:
-        d, err, _, code = _run_one(({"seed": 0}, log_dir, None, 1))  # sets this process's threads to 1
+        [(d, err, _, code)] = _run_unit([({"seed": 0}, log_dir, None)], 1)  # sets this process's threads to 1
     finally:
         torch.set_num_threads(threads)
     assert d == log_dir and err == "RuntimeError: boom in the trainer (traceback in error.txt)" and code == 1
     text = (tmp_path / "error.txt").read_text()
     assert "Traceback" in text and "boom in the trainer" in text
     with pytest.raises(RuntimeError, match="boom"):
-        _run_one(({"seed": 0}, log_dir, None, 0))
+        _run_unit([({"seed": 0}, log_dir, None)], 0)

@@ -18,7 +18,7 @@ from experiment_configs import registry
 from experiment_configs.base_experiment import experiment, lockstep_experiment
 from experiment_configs.evaluation import load_policy
 from experiment_utils.launcher import run_experiment
-from lifelong_rl.core.logger import load_snapshot
+from lifelong_rl.core.logger import commit_snapshots, common_snapshots, load_snapshot
 from lifelong_rl.trainers.seed_stacking import StackedCritics, StackedTanhGaussianPolicy, stack_sac
 from lifelong_rl.trainers.sac import SACTrainer
 from lifelong_rl.models.networks import ParallelizedEnsemble
@@ -103,6 +103,82 @@ def test_stacked_update_equals_separate_updates_with_layer_norm(tmp_path):
             torch.testing.assert_close(mine[k].reshape(theirs[k].shape), theirs[k], rtol=1e-5, atol=1e-5, msg=k)
 
 
+def test_stacked_task_switch_resets_equal_separate_resets():
+    """A continual task switch (fresh Adam, alpha back to its initial value) through each seed's view
+    of a stacked trainer, between updates: every seed still equals its separate trainer."""
+    torch.manual_seed(0)
+    obs_dim, act_dim, n, b = 4, 2, 2, 8
+    kw = {"hidden_sizes": [8, 8]}
+    trainers = []
+    for i in range(n):
+        torch.manual_seed(50 + i)
+        trainers.append(SACTrainer(TanhGaussianPolicy(obs_dim, act_dim, **kw), ParallelizedEnsemble(2, obs_dim + act_dim, 1, **kw), act_dim))
+    gens = [torch.Generator().manual_seed(3 + i) for i in range(n)]
+    stacked, views = stack_sac(trainers, {}, kw, kw, [torch.Generator().set_state(g.get_state()) for g in gens])
+    rng = np.random.default_rng(1)
+    for step in range(6):
+        if step == 3:
+            for view, t in zip(views, trainers):
+                view.reset_optimizers(), view.reset_entropy()
+                t.reset_optimizers(), t.reset_entropy()
+        batch = {"observations": rng.normal(size=(n, b, obs_dim)), "actions": rng.uniform(-1, 1, (n, b, act_dim)),
+                 "rewards": rng.normal(size=(n, b, 1)), "next_observations": rng.normal(size=(n, b, obs_dim)),
+                 "terminals": np.zeros((n, b, 1))}
+        batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
+        stacked.train_from_torch(batch)
+        for i, t in enumerate(trainers):
+            state = torch.get_rng_state()
+            torch.set_rng_state(gens[i].get_state())
+            t.train_from_torch({k: v[i] for k, v in batch.items()})
+            gens[i].set_state(torch.get_rng_state())
+            torch.set_rng_state(state)
+    for view, t in zip(views, trainers):
+        mine, theirs = tensors(view.state_dict()), tensors(t.state_dict())
+        for k in theirs:
+            torch.testing.assert_close(mine[k], theirs[k], rtol=1e-5, atol=1e-5, msg=k)
+        assert int(t.policy_optimizer.state_dict()["state"][0]["step"]) == 3  # fresh at the switch
+
+
+def test_a_kill_at_any_point_of_a_group_commit_leaves_one_common_epoch(tmp_path, monkeypatch):
+    """The seeds' snapshots of an epoch go into place in passes; whichever file operation a kill
+    stops at, every seed keeps a snapshot of one common epoch, found by common_snapshots."""
+    def snap(epoch):
+        return {"variant": {}, "epoch": epoch, "trainer": {}}
+
+    def setup(root):
+        dirs = [str(root / f"s{i}") for i in range(3)]
+        for d in dirs:
+            os.makedirs(d)
+            torch.save(snap(1), os.path.join(d, "params.pt"))
+            torch.save(snap(2), os.path.join(d, "params.pt.tmp"))
+        return dirs
+
+    real_replace, real_remove = os.replace, os.remove
+    for kill_at in range(10):  # 3 moves aside, 3 moves in, 3 removals: the 10th never comes
+        dirs = setup(tmp_path / f"k{kill_at}")
+        calls = [0]
+
+        def counted(real):
+            def op(*a):
+                if calls[0] == kill_at:
+                    raise KeyboardInterrupt  # the kill
+                calls[0] += 1
+                return real(*a)
+            return op
+
+        monkeypatch.setattr(os, "replace", counted(real_replace))
+        monkeypatch.setattr(os, "remove", counted(real_remove))
+        try:
+            commit_snapshots([os.path.join(d, "params.pt") for d in dirs])
+        except KeyboardInterrupt:
+            pass
+        monkeypatch.setattr(os, "replace", real_replace)
+        monkeypatch.setattr(os, "remove", real_remove)
+        epochs = {load_snapshot(p)["epoch"] for p in common_snapshots(dirs)}
+        assert epochs == ({2} if kill_at >= 6 else {1}), kill_at
+    assert sorted(os.listdir(dirs[0])) == ["params.pt"]
+
+
 def test_killed_vectorized_run_resumes_every_seed_exactly(tmp_path, capsys):
     """A vectorized run SIGKILLed mid-run and resumed with --resume on one seed dir (which continues
     its whole group) ends with the progress.csv files of an uninterrupted vectorized run."""
@@ -142,10 +218,10 @@ def continual_variant(seed, **overrides):
 
 
 def test_continual_seeds_as_one_batch(tmp_path):
-    """Continual SAC (2 tasks, a task switch with fresh Adam and alpha): each seed's first epoch
-    matches its separate run to 1e-5 (later epochs drift by rounding through the trajectories),
-    each seed dir holds a continual run's files, and a resume from epoch 1 (before the switch)
-    ends equal to the uninterrupted vectorized run."""
+    """Continual SAC on 2 tasks: each seed's first epoch matches its separate run to 1e-5 (later
+    epochs drift by rounding through the trajectories; the task switch's resets are checked at the
+    trainer level above), each seed dir holds a continual run's files, and a resume from epoch 1
+    (before the switch) ends equal to the uninterrupted vectorized run."""
     variants = [continual_variant(s) for s in (0, 1)]
     full = [str(tmp_path / f"full_s{s}") for s in (0, 1)]
     lockstep_experiment(variants, full)

@@ -52,33 +52,42 @@ def build_lockstep(variants: List[Dict[str, Any]], log_dirs: List[str]) -> Tuple
             generators.append(gen)
             rng_states.append(rng_state())
         stacked, views = registry.get(variants[0]["algorithm"]).vectorize(variants[0], [loop.trainer for loop in loops], generators)
+        group = [os.path.basename(os.path.normpath(d)) for d in log_dirs]
+        continual = isinstance(loops[0].schedule, ContinualSchedule)
+        lanes = [loop.schedule.inner if continual else loop.schedule for loop in loops]
+        for i, (loop, lane, view, gen, rng) in enumerate(zip(loops, lanes, views, generators, rng_states)):
+            loop.schedule.trainer = lane.trainer = view
+            for c in (loop.schedule.eval_collectors if continual else [lane.eval_collector]):
+                c.policy = SeedPolicy(stacked.policy, i)
+            for c in lane.collectors:
+                c.policy = _ActsInBatch()
+            loop.get_rng_state, loop.set_rng_state = _seed_rng(gen, rng)
+            loop.snapshot_extras = {"seed_group": group}
+        schedule = LockstepOffPolicySchedule(lanes, stacked, stacked.policy, [loop.schedule for loop in loops] if continual else ())
     except BaseException:
         close()
         raise
-    group = [os.path.basename(os.path.normpath(d)) for d in log_dirs]
-    continual = isinstance(loops[0].schedule, ContinualSchedule)
-    lanes = [loop.schedule.inner if continual else loop.schedule for loop in loops]
-    for i, (loop, lane, view, gen, rng) in enumerate(zip(loops, lanes, views, generators, rng_states)):
-        loop.schedule.trainer = lane.trainer = view
-        for c in (loop.schedule.eval_collectors if continual else [lane.eval_collector]):
-            c.policy = SeedPolicy(stacked.policy, i)
-        for c in lane.collectors:
-            c.policy = _ActsInBatch()
-        loop.get_rng_state, loop.set_rng_state = _seed_rng(gen, rng)
-        loop.snapshot_extras = {"seed_group": group}
-    schedule = LockstepOffPolicySchedule(lanes, stacked, stacked.policy, [loop.schedule for loop in loops] if continual else ())
     return LockstepLoop(schedule, loops, variants[0]["logging"]["progress_bar"]), close
 
 
 def _seed_rng(gen: torch.Generator, others: Dict[str, Any]):
     """(get, set) of one lockstep seed's random state, as a separate run's snapshot holds it: its torch
-    generator in place of the global one (python's and numpy's are not drawn from in training)."""
-    key = "torch_cuda" if gen.device.type == "cuda" else "torch"
+    generator in place of the global one of its device (python's and numpy's are not drawn from in
+    training; they stay as they were after the seed's build)."""
+    if gen.device.type != "cuda":
+        def get() -> Dict[str, Any]:
+            return {**others, "torch": gen.get_state()}
 
-    def get() -> Dict[str, Any]:
-        return {**others, key: [gen.get_state()] if key == "torch_cuda" else gen.get_state()}
+        def set_(state: Dict[str, Any]) -> None:
+            gen.set_state(state["torch"])
+        return get, set_
+
+    index = gen.device.index if gen.device.index is not None else torch.cuda.current_device()
+
+    def get() -> Dict[str, Any]:  # one state per device, as torch.cuda.get_rng_state_all()
+        return {**others, "torch_cuda": [gen.get_state() if d == index else s for d, s in enumerate(others["torch_cuda"])]}
 
     def set_(state: Dict[str, Any]) -> None:
-        gen.set_state(state[key][0] if key == "torch_cuda" else state[key])
+        gen.set_state(state["torch_cuda"][index])
 
     return get, set_

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from lifelong_rl.continual.wrapper import ContinualSchedule
 from lifelong_rl.core.logger import SnapshotError, commit_snapshots
-from lifelong_rl.core.loop import SHOWN, TrainingLoop
+from lifelong_rl.core.loop import SHOWN, NaNLossError, TrainingLoop
 from lifelong_rl.core.schedules import OffPolicySchedule
 from lifelong_rl.samplers.collectors import StepCollector
 
@@ -84,8 +84,8 @@ class LockstepLoop:
     def restore(self, snaps: Sequence[Dict[str, Any]]) -> None:
         epochs = sorted({int(s["epoch"]) for s in snaps})
         if len(epochs) > 1:
-            raise SnapshotError(f"the seeds' latest snapshots are from different epochs {epochs}: resume each run "
-                                "dir on its own")
+            raise SnapshotError(f"the seeds' snapshots are from different epochs {epochs}: resume from the latest "
+                                "epoch they all have (lifelong_rl.core.logger.common_snapshots)")
         for loop, snap in zip(self.loops, snaps):
             loop.restore(snap)
 
@@ -102,7 +102,11 @@ class LockstepLoop:
             t0 = time.perf_counter()
             info = self.schedule.train_epoch(epoch)
             gt.stamp("exploration_and_training", unique=False)
-            first.check_finite(epoch)  # the seeds share the update: one check covers them all
+            for loop in self.loops:  # before a poisoned policy acts in the evaluation envs; one stops all
+                try:
+                    loop.check_finite(epoch)
+                except NaNLossError as e:
+                    raise NaNLossError(f"seed {loop.variant['seed']}: {e}") from None
             rows = [loop.evaluate(epoch) for loop in self.loops]
             gt.stamp("evaluation", unique=False)
             elapsed = time.perf_counter() - t0

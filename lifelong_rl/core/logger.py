@@ -35,9 +35,42 @@ def _numpy_globals() -> List[Any]:
 
 
 def commit_snapshots(paths: List[str]) -> None:
-    """Move written `<path>.tmp` files into place: a kill mid-write never leaves a truncated snapshot."""
+    """Move written `<path>.tmp` files into place: a kill mid-write never leaves a truncated snapshot.
+    Several runs' snapshots of one epoch (the seeds of a vectorized run) go in three passes: the files
+    they replace step aside to `<path>.prev`, the new ones move in, the old ones go. A kill at any
+    point leaves every run one snapshot of a common epoch (`common_snapshots` finds it)."""
+    replaced = [p for p in paths if os.path.exists(p)]
+    if len(paths) > 1:
+        for p in replaced:
+            os.replace(p, p + ".prev")
     for p in paths:
         os.replace(p + ".tmp", p)
+    if len(paths) > 1:
+        for p in replaced:
+            os.remove(p + ".prev")
+
+
+def snapshot_epochs(run_dir: str) -> Dict[int, str]:
+    """{epoch: path} of every readable snapshot in `run_dir` (itr_<epoch>.pt, params.pt, params.pt.prev)."""
+    out: Dict[int, str] = {}
+    for name in sorted(os.listdir(run_dir)):
+        m = re.fullmatch(r"itr_(\d+)\.pt", name)
+        if m:
+            out.setdefault(int(m.group(1)), os.path.join(run_dir, name))
+        elif name in ("params.pt", "params.pt.prev"):
+            try:
+                out.setdefault(int(load_snapshot(os.path.join(run_dir, name), mmap=True)["epoch"]), os.path.join(run_dir, name))
+            except SnapshotError:
+                pass
+    return out
+
+
+def common_snapshots(run_dirs: List[str]) -> Optional[List[str]]:
+    """One snapshot per run of the latest epoch they all have (the seeds of a vectorized run); None
+    when they share none."""
+    epochs = [snapshot_epochs(d) if os.path.isdir(d) else {} for d in run_dirs]
+    common = set(epochs[0]).intersection(*epochs[1:])
+    return [e[max(common)] for e in epochs] if common else None
 
 
 def load_snapshot(path: str, map_location: str | torch.device = "cpu", mmap: bool = False) -> Dict[str, Any]:

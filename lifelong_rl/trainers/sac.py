@@ -175,8 +175,7 @@ class SACTrainer:
         return sac_diagnostics(self._last_stats, self._n_train_steps)
 
     def losses_finite(self) -> bool:
-        s = self._last_stats
-        return all(bool(torch.isfinite(s[k]).all()) for k in ("qf_loss", "policy_loss", "alpha_loss")) if s else True
+        return losses_finite(self._last_stats)
 
     @property
     def networks(self) -> Dict[str, nn.Module]:
@@ -210,6 +209,11 @@ class SACTrainer:
 def batch_mean(x: torch.Tensor) -> torch.Tensor:
     """Mean over the batch and feature axes (the last two): a scalar, or one value per stacked seed."""
     return x.mean(dim=(-2, -1))
+
+
+def losses_finite(s: Dict[str, torch.Tensor]) -> bool:
+    """Whether the last batch's losses (every seed's, when stacked) are finite."""
+    return all(bool(torch.isfinite(s[k]).all()) for k in ("qf_loss", "policy_loss", "alpha_loss")) if s else True
 
 
 def sac_diagnostics(s: Dict[str, torch.Tensor], n_train_steps: int) -> Dict[str, float]:

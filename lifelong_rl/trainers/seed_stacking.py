@@ -24,7 +24,7 @@ from torch import nn
 from lifelong_rl.models.networks import ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import LOG_STD_MAX, LOG_STD_MIN
 from lifelong_rl.torch.distributions import TanhNormal
-from lifelong_rl.trainers.sac import SACTrainer, sac_diagnostics
+from lifelong_rl.trainers.sac import SACTrainer, losses_finite, sac_diagnostics
 
 # (stacked parameter, function from a stacked-shaped tensor to the seed's view in unbatched shape)
 SeedParams = List[Tuple[nn.Parameter, Callable[[torch.Tensor], torch.Tensor]]]
@@ -146,14 +146,14 @@ class SeedView:
 
     def _seed_stats(self) -> Dict[str, torch.Tensor]:
         """Seed i's part of the last batch's statistics, shaped as an unbatched trainer's."""
-        return {k: _seed_part(k, v, self.i) if k != "alpha" else v[self.i].reshape(())
+        return {k: (_seed_part(k, v, self.i) if k != "alpha" else v[self.i].reshape(())).clone()
                 for k, v in self.stacked._last_stats.items()}
 
     def get_diagnostics(self) -> Dict[str, float]:
         return sac_diagnostics(self._seed_stats(), self.stacked._n_train_steps)
 
     def losses_finite(self) -> bool:
-        return self.stacked.losses_finite()  # the seeds step together: one non-finite loss stops them all
+        return losses_finite(self._seed_stats())
 
     # The seeds switch tasks at the same step, so resetting every seed is resetting this one.
     def reset_optimizers(self) -> None:
