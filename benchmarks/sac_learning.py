@@ -39,6 +39,7 @@ def main() -> int:
     p.add_argument("--procs", type=int, default=0, help="processes for local_par (0: one per core)")
     p.add_argument("--out", default="data/benchmarks/sac_learning", help="a new <out>/<timestamp> dir per call")
     p.add_argument("--root", help="a fixed dir instead: the same command again resumes the runs in it")
+    p.add_argument("--matmul-dtype", default="float32", choices=["float32", "bfloat16"], help="trainer_kwargs/matmul_dtype")
     args = p.parse_args()
     require_ray(args.mode)
 
@@ -49,6 +50,7 @@ def main() -> int:
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         v = default_variant("sac")
         v.update(env=args.env, seed=seed, exp_name="sac_learning")
+        v["trainer_kwargs"]["matmul_dtype"] = args.matmul_dtype
         v["algorithm_kwargs"].update(num_epochs=epochs, min_num_steps_before_training=args.warmup,
                                      num_expl_steps_per_train_loop=steps_per_epoch,
                                      num_trains_per_train_loop=steps_per_epoch,
@@ -75,7 +77,8 @@ def main() -> int:
         speeds.append(float(t["time/env steps per s"].median()))
         print(f"seed {seed}: last-3 {key} = {finals[-1]:.3f}, "
               f"median env steps/s = {speeds[-1]:.1f}, env steps = {int(df['Env Steps Total'].iloc[-1])}  [{d}]")
-    print(f"env {args.env}, {args.seeds} seeds x {args.steps} env steps, mode {args.mode}, wall {wall / 60:.1f} min"
+    print(f"env {args.env}, {args.seeds} seeds x {args.steps} env steps, mode {args.mode}, {args.matmul_dtype} matmuls, "
+          f"wall {wall / 60:.1f} min"
           + (" (this call; earlier calls trained the resumed part)" if any(r for _, _, r in todo) else ""))
     print(f"env steps/s per run (median over epochs): {mean_spread(speeds)}; summed over runs {sum(speeds):.1f}")
     print(f"last-3-eval {key}: {mean_spread(finals)}")
