@@ -40,7 +40,15 @@ def ray_head():
                     "--include-dashboard", "false", "--disable-usage-stats"], check=True, capture_output=True,
                    timeout=120, env=ENV)
     yield f"127.0.0.1:{port}"
-    subprocess.run([RAY_CLI, "stop", "--force"], capture_output=True, timeout=120, env=ENV)
+    # Stop this cluster's processes only (`ray stop` would stop every Ray on the machine).
+    mine = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and ours(pid)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in mine:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(2)
 
 
 def script(*args, **kw):
