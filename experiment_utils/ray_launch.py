@@ -76,11 +76,6 @@ def launch_ray(units, options: RayOptions):
     import ray
 
     units = [[(v, os.path.abspath(d), r and os.path.abspath(r)) for v, d, r in unit] for unit in units]
-    # Beside each unit's run dirs, a file that tells a task whether it sees the driver's filesystem.
-    markers = [os.path.join(os.path.dirname(unit[0][1]), f".driver-{uuid.uuid4().hex}") for unit in units]
-    for m in markers:
-        os.makedirs(os.path.dirname(m), exist_ok=True)
-        open(m, "w").close()
     started = not ray.is_initialized()
     if started:
         if options.address is None:
@@ -91,7 +86,12 @@ def launch_ray(units, options: RayOptions):
             except ConnectionError as e:
                 raise ConfigError(f"cannot join the Ray cluster at {options.address} ({str(e).strip().splitlines()[-1]}); "
                                   "a cluster with token authentication needs RAY_AUTH_MODE=token and its token here") from None
+    # Beside each unit's run dirs, a file that tells a task whether it sees the driver's filesystem.
+    markers = [os.path.join(os.path.dirname(unit[0][1]), f".driver-{uuid.uuid4().hex}") for unit in units]
     try:
+        for m in markers:
+            os.makedirs(os.path.dirname(m), exist_ok=True)
+            open(m, "w").close()
         task = ray.remote(_ray_unit).options(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run,
                                              max_retries=options.max_retries, retry_exceptions=False)
         refs = [task.remote(unit, marker, options.cpus_per_run) for unit, marker in zip(units, markers)]
