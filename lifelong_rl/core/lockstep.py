@@ -71,8 +71,9 @@ class LockstepOffPolicySchedule(OffPolicySchedule):
 
 class LockstepLoop:
     """The epochs of N seeds' TrainingLoops (`loops`, one per seed: its logger, evaluation and
-    snapshots) around one LockstepOffPolicySchedule. A snapshot epoch's files of all seeds are
-    written first and moved into place together, so a killed run resumes every seed from one epoch."""
+    snapshots) around one LockstepOffPolicySchedule. An epoch's snapshots of all seeds are written
+    first, then committed in passes (lifelong_rl.core.logger.commit_snapshots), so a run killed at
+    any point resumes every seed from one common epoch."""
 
     def __init__(self, schedule: LockstepOffPolicySchedule, loops: Sequence[TrainingLoop], progress_bar: bool = True):
         self.schedule, self.loops, self.progress_bar = schedule, list(loops), progress_bar
