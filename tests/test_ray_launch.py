@@ -88,7 +88,7 @@ def test_ray_sweep_and_a_killed_worker_end_as_local_runs(ray_head, tmp_path):
         assert p.returncode == 0, out
     for mine, theirs in zip(sorted(glob.glob(str(tmp_path / "ray" / "*"))), sorted(glob.glob(str(tmp_path / "local" / "*")))):
         pd.testing.assert_frame_equal(progress(mine), progress(theirs))
-    assert len(glob.glob(str(tmp_path / "ray" / "*"))) == 2
+    assert len(glob.glob(str(tmp_path / "ray" / "*"))) == 2 and not glob.glob(str(tmp_path / "ray" / ".driver-*"))
 
     # 2. SIGKILL the worker mid-run: Ray retries the task, which resumes from the last snapshot.
     long = QUICK + ["--epochs", "10", "--set", "algorithm_kwargs/num_trains_per_train_loop=200", "--log-dir", str(tmp_path)]
