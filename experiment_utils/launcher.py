@@ -10,13 +10,14 @@ import copy
 import json
 import multiprocessing as mp
 import os
+import shutil
 import sys
 import time
 import traceback
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from experiment_configs import registry
-from lifelong_rl.core.logger import SnapshotError, common_snapshots, latest_snapshot, load_snapshot
+from lifelong_rl.core.logger import SnapshotError, common_snapshots, latest_snapshot, load_snapshot, snapshot_epochs
 from lifelong_rl.core.loop import NaNLossError, summary_line
 from lifelong_rl.envs.make_env import UnknownEnvError
 from experiment_utils.ray_launch import RayOptions
@@ -209,10 +210,18 @@ def pending_jobs(jobs: List[Job], seed_group: bool = False) -> List[Job]:
     jobs are the seeds of one vectorized run, resumed from the latest epoch they all have."""
     todo = []
     common = common_snapshots([d for _, d, _ in jobs]) if seed_group else None
+    if seed_group and common is None:  # nothing to resume: clear what a kill in the first save left
+        for _, d, _ in jobs:
+            if os.path.isdir(d):
+                print(f"clearing {d} (no snapshot of an epoch all seeds have)")
+                shutil.rmtree(d)
     for i, (variant, d, _) in enumerate(jobs):
         if os.path.isfile(os.path.join(d, "metrics.json")):
             continue
-        snap = common[i] if common else None if seed_group else latest_snapshot(d) if os.path.isdir(d) else None
+        if seed_group:
+            snap = common[i] if common else None
+        else:
+            snap = latest_snapshot(d) if os.path.isdir(d) else None
         if snap is not None:
             state = load_snapshot(snap)
             variant = state["variant"]
@@ -328,14 +337,15 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_optio
         raise ConfigError(f"--resume continues a run as it was; {flags} would change it (only --epochs, --no-progress "
                           "and the --mode ray flags may be given): start a new run instead")
     run_dir = os.path.normpath(args.resume)
-    path, snap = _latest(run_dir)
+    path, snap = _latest(run_dir)  # a seed dir killed while saving may hold its latest one as params.pt.prev
     group = snap.get("seed_group") or [os.path.basename(run_dir)]
     if os.path.basename(run_dir) not in group:
         raise SnapshotError(f"{run_dir} is not among the seed dirs its snapshot names ({', '.join(group)}): renamed?")
     dirs = [os.path.join(os.path.dirname(run_dir), name) for name in group]
     paths = [path] if len(dirs) == 1 else common_snapshots(dirs)
     if paths is None:
-        raise SnapshotError(f"the seed dirs of {run_dir} ({', '.join(group)}) share no snapshot epoch")
+        raise SnapshotError(f"the seed dirs of {run_dir} ({', '.join(group)}) share no snapshot epoch (killed while "
+                            "saving the first one): delete them and start again")
     unit: Unit = []
     for d, path in zip(dirs, paths):  # the seeds of a group: one epoch, one configuration
         snap = load_snapshot(path, mmap=True)
@@ -360,7 +370,8 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_optio
 def _latest(run_dir: str) -> Tuple[str, Dict[str, Any]]:
     if not os.path.isdir(run_dir):
         raise SnapshotError(f"run directory not found: {run_dir}")
-    path = latest_snapshot(run_dir)
-    if path is None:
+    epochs = snapshot_epochs(run_dir)
+    if not epochs:
         raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
+    path = epochs[max(epochs)]
     return path, load_snapshot(path, mmap=True)

@@ -12,6 +12,7 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 
 from experiment_utils.launcher import run_experiment
 from experiment_utils.ray_launch import _ray_unit, continue_attempt, pack_dirs, unpack_dirs
@@ -130,10 +131,13 @@ def test_a_task_that_cannot_see_the_driver_marker_sends_its_dirs_back(tmp_path):
 
     marker = tmp_path / ".driver-x"
     marker.touch()
-    results, packed = _ray_unit([(tiny_variant(epochs=1), str(tmp_path / "shared" / "run_s0"), None)], str(marker), 1)
-    assert results[0][3] == 0 and packed is None
-    run = tmp_path / "elsewhere" / "run_s0"
-    results, packed = _ray_unit([(tiny_variant(epochs=1), str(run), None)], str(tmp_path / ".driver-missing"), 1)
+    run, threads = tmp_path / "elsewhere" / "run_s0", torch.get_num_threads()
+    try:  # the task sets this process's torch threads
+        results, packed = _ray_unit([(tiny_variant(epochs=1), str(tmp_path / "shared" / "run_s0"), None)], str(marker), 1)
+        assert results[0][3] == 0 and packed is None
+        results, packed = _ray_unit([(tiny_variant(epochs=1), str(run), None)], str(tmp_path / ".driver-missing"), 1)
+    finally:
+        torch.set_num_threads(threads)
     files = unpack_dirs(packed, root=str(tmp_path / "driver"))
     assert results[0][3] == 0 and str(tmp_path / "driver") + str(run / "progress.csv") in files
 

@@ -36,18 +36,18 @@ def _numpy_globals() -> List[Any]:
 
 def commit_snapshots(paths: List[str]) -> None:
     """Move written `<path>.tmp` files into place: a kill mid-write never leaves a truncated snapshot.
-    Several runs' snapshots of one epoch (the seeds of a vectorized run) go in three passes: the files
-    they replace step aside to `<path>.prev`, the new ones move in, the old ones go. A kill at any
-    point leaves every run one snapshot of a common epoch (`common_snapshots` finds it)."""
-    replaced = [p for p in paths if os.path.exists(p)]
-    if len(paths) > 1:
-        for p in replaced:
-            os.replace(p, p + ".prev")
+    Several runs' snapshots of one epoch (the seeds of a vectorized run: paths in several dirs) go
+    in three passes: the files they replace step aside to `<path>.prev`, the new ones move in, the
+    old ones go. A kill at any point leaves every run one snapshot of a common epoch
+    (`common_snapshots` finds it)."""
+    group = len({os.path.dirname(p) for p in paths}) > 1
+    replaced = [p for p in paths if group and os.path.exists(p)]
+    for p in replaced:
+        os.replace(p, p + ".prev")
     for p in paths:
         os.replace(p + ".tmp", p)
-    if len(paths) > 1:
-        for p in replaced:
-            os.remove(p + ".prev")
+    for p in replaced:
+        os.remove(p + ".prev")
 
 
 def snapshot_epochs(run_dir: str) -> Dict[int, str]:
