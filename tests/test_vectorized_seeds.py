@@ -47,6 +47,25 @@ def tensors(tree, prefix=""):
     return {}
 
 
+def stacked_batch(rng, n, b, obs_dim, act_dim, p_terminal):
+    """Random transitions [n seeds, b, .] as float32 tensors."""
+    batch = {"observations": rng.normal(size=(n, b, obs_dim)), "actions": rng.uniform(-1, 1, (n, b, act_dim)),
+             "rewards": rng.normal(size=(n, b, 1)), "next_observations": rng.normal(size=(n, b, obs_dim)),
+             "terminals": rng.uniform(size=(n, b, 1)) < p_terminal}
+    return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
+
+
+def train_separately(trainers, gens, batch):
+    """One update of each seed's separate trainer on its part of `batch`, its noise drawn from the
+    global generator (as a separate run draws it) set to that seed's generator state."""
+    for i, t in enumerate(trainers):
+        state = torch.get_rng_state()
+        torch.set_rng_state(gens[i].get_state())
+        t.train_from_torch({k: v[i] for k, v in batch.items()})
+        gens[i].set_state(torch.get_rng_state())
+        torch.set_rng_state(state)
+
+
 def test_every_seed_matches_its_separate_run_to_1e_5(tmp_path):
     """Two epochs (40 updates at batch 32) of three seeds as one batch: each seed's losses, evaluation
     returns and every parameter and Adam moment equal those of that seed's separate run."""
@@ -85,17 +104,9 @@ def test_stacked_update_equals_separate_updates_with_layer_norm(tmp_path):
     assert isinstance(stacked.policy, StackedTanhGaussianPolicy) and isinstance(stacked.qfs, StackedCritics)
     rng = np.random.default_rng(0)
     for _ in range(5):
-        batch = {"observations": rng.normal(size=(n, b, obs_dim)), "actions": rng.uniform(-1, 1, (n, b, act_dim)),
-                 "rewards": rng.normal(size=(n, b, 1)), "next_observations": rng.normal(size=(n, b, obs_dim)),
-                 "terminals": (rng.uniform(size=(n, b, 1)) < 0.1)}
-        batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
+        batch = stacked_batch(rng, n, b, obs_dim, act_dim, p_terminal=0.1)
         stacked.train_from_torch(batch)
-        for i, t in enumerate(trainers):
-            state = torch.get_rng_state()
-            torch.set_rng_state(gens[i].get_state())  # a separate run draws its noise from the global generator
-            t.train_from_torch({k: v[i] for k, v in batch.items()})
-            gens[i].set_state(torch.get_rng_state())
-            torch.set_rng_state(state)
+        train_separately(trainers, gens, batch)
     for i, t in enumerate(trainers):
         mine, theirs = tensors(views[i].state_dict()), tensors(t.state_dict())
         assert mine.keys() == theirs.keys()
@@ -121,17 +132,9 @@ def test_stacked_task_switch_resets_equal_separate_resets():
             for view, t in zip(views, trainers):
                 view.reset_optimizers(), view.reset_entropy()
                 t.reset_optimizers(), t.reset_entropy()
-        batch = {"observations": rng.normal(size=(n, b, obs_dim)), "actions": rng.uniform(-1, 1, (n, b, act_dim)),
-                 "rewards": rng.normal(size=(n, b, 1)), "next_observations": rng.normal(size=(n, b, obs_dim)),
-                 "terminals": np.zeros((n, b, 1))}
-        batch = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
+        batch = stacked_batch(rng, n, b, obs_dim, act_dim, p_terminal=0.0)
         stacked.train_from_torch(batch)
-        for i, t in enumerate(trainers):
-            state = torch.get_rng_state()
-            torch.set_rng_state(gens[i].get_state())
-            t.train_from_torch({k: v[i] for k, v in batch.items()})
-            gens[i].set_state(torch.get_rng_state())
-            torch.set_rng_state(state)
+        train_separately(trainers, gens, batch)
     for view, t in zip(views, trainers):
         mine, theirs = tensors(view.state_dict()), tensors(t.state_dict())
         for k in theirs:

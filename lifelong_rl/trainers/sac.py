@@ -92,7 +92,9 @@ class SACTrainer:
     def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """All SAC losses on one batch (no optimizer step). Keys: qf_loss, policy_loss, alpha_loss, ...;
         each loss is a scalar, or with stacked seeds a vector of one loss per seed."""
-        with torch.autocast(self.log_alpha.device.type, dtype=torch.bfloat16, enabled=self.matmul_dtype == "bfloat16"):
+        if self.matmul_dtype == "float32":  # no autocast context on the default path: one update per env step
+            return self._losses(batch)
+        with torch.autocast(self.log_alpha.device.type, dtype=torch.bfloat16):
             return self._losses(batch)
 
     def _losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
