@@ -6,17 +6,67 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import gymnasium as gym
 
-from experiment_configs.common import Run
+from experiment_configs.common import Run, check_buffer_size, net_schema, run_schema
 from lifelong_rl.core.loop import TrainingLoop
 from lifelong_rl.core.schedules import OffPolicySchedule
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
-from lifelong_rl.envs.make_env import episode_length, make_env
+from lifelong_rl.envs.make_env import episode_length, make_env, validate_env_name
 from lifelong_rl.samplers.collectors import PathCollector, StepCollector
+from lifelong_rl.variants import ConfigError, Param, Schema
 
 # (variant, obs_dim, action_dim, device) -> {"trainer", "exploration_policy", "evaluation_policy"}
 AgentBuilder = Callable[..., Dict[str, Any]]
+
+
+def off_policy_schema(name: str, trainer_kwargs: Schema, **extra: Schema) -> Schema:
+    """The keys of a single-task off-policy algorithm (SAC, TD3, DDPG): env, buffer, actor and
+    critic networks, `trainer_kwargs`, the step / update schedule, and any `extra` groups."""
+    return {
+        **run_schema(name),
+        "env": Param("metaworld/reach-v3", "metaworld/<task>-v3 or gym/<Id>", "str"),
+        "env_kwargs": {"new_goal_each_episode": Param(False, "MetaWorld: a new goal of the 50 at every reset", "bool")},
+        "replay_buffer_size": Param(int(1e6), "replay buffer capacity (transitions)", "int", low=1),
+        "policy_kwargs": net_schema([256, 256], "actor"),
+        "qf_kwargs": net_schema([256, 256], "critics"),
+        "trainer_kwargs": trainer_kwargs,
+        **extra,
+        "algorithm_kwargs": {
+            "loop": Param("online", "online: updates follow each env step; batch: a block of steps, then a block of updates",
+                          "str", choices=("online", "batch")),
+            "num_epochs": Param(100, "epochs (one progress.csv row each)", "int", low=1),
+            "batch_size": Param(256, "transitions per update", "int", low=1),
+            "max_path_length": Param(0, "episode length; 0: the env's own (MetaWorld 500)", "int", low=0),
+            "num_eval_steps_per_epoch": Param(1000, "evaluation steps per epoch (whole episodes); 0: none", "int", low=0),
+            "num_expl_steps_per_train_loop": Param(1000, "env steps per train loop", "int", low=1),
+            "num_trains_per_train_loop": Param(1000, "updates per train loop", "int", low=0),
+            "num_train_loops_per_epoch": Param(1, "train loops per epoch", "int", low=1),
+            "min_num_steps_before_training": Param(5000, "uniformly random warm-up steps before the first epoch", "int", low=0),
+        },
+    }
+
+
+OFF_POLICY_QUICK = {
+    "algorithm_kwargs/num_epochs": 2,
+    "algorithm_kwargs/batch_size": 32,
+    "algorithm_kwargs/max_path_length": 70,  # epochs of 100 steps end mid-episode (as they do at full size)
+    "algorithm_kwargs/num_eval_steps_per_epoch": 70,
+    "algorithm_kwargs/num_expl_steps_per_train_loop": 100,
+    "algorithm_kwargs/num_trains_per_train_loop": 20,
+    "algorithm_kwargs/min_num_steps_before_training": 100,
+    "policy_kwargs/hidden_sizes": [32, 32],
+    "qf_kwargs/hidden_sizes": [32, 32],
+    "replay_buffer_size": 10_000,
+    "logging/snapshot_gap": 1,
+}
+
+
+def check_off_policy(variant: Dict[str, Any]) -> None:
+    validate_env_name(variant["env"])
+    if variant["env_kwargs"]["new_goal_each_episode"] and not variant["env"].startswith("metaworld/"):
+        raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{variant['env']}'")
+    check_buffer_size(variant)
 
 
 def single_env(variant: Dict[str, Any], seeds: RunSeeds, role: str, env_seed: Optional[int] = None) -> gym.Env:

@@ -191,8 +191,11 @@ class StepCollector:
         if self._obs is not None:
             episode = {"start": self._episode_start,
                        "actions": np.array(self._actions, dtype=np.float32).reshape(len(self._actions), -1)}
-        return {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
-                "env_rng": env_rng_state(self.env), "episode": episode}
+        state = {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
+                 "env_rng": env_rng_state(self.env), "episode": episode}
+        if hasattr(self.policy, "noise_state"):  # an exploration process with a state (Ornstein-Uhlenbeck)
+            state["noise"] = self.policy.noise_state()
+        return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.num_steps_total = int(state["num_steps_total"])
@@ -205,3 +208,5 @@ class StepCollector:
             for a in episode["actions"]:
                 self._obs = self._step(a)[0]
         set_env_rng_state(self.env, state["env_rng"])
+        if "noise" in state:
+            self.policy.load_noise_state(state["noise"])
