@@ -1,4 +1,6 @@
-"""Environment registry: `metaworld/<task>-v3` and `gym/<Id>` names to gymnasium envs."""
+"""Environment registry: `metaworld/<task>-v3`, `goal/metaworld/<task>-v3` and `gym/<Id>` names to
+gymnasium envs. Goal envs (the goal/ family, and gymnasium-robotics' Fetch tasks when that package
+is installed) come flattened for HER (lifelong_rl.envs.goal_env)."""
 from __future__ import annotations
 
 import difflib
@@ -7,6 +9,7 @@ from typing import Optional
 import gymnasium as gym
 import numpy as np
 
+from lifelong_rl.envs.goal_env import GOAL_TASKS, FlatGoalEnv, MetaWorldGoalEnv
 from lifelong_rl.envs.metaworld_env import DEFAULT_EPISODE_LENGTH, MetaWorldTaskEnv, metaworld_task_names
 
 GYM_EXAMPLES = ["Hopper-v5", "HalfCheetah-v5", "Ant-v5", "InvertedPendulum-v5", "Humanoid-v5", "Pendulum-v1"]
@@ -21,21 +24,39 @@ def _suggest(name: str, choices: list[str]) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
+def _registered(env_id: str) -> bool:
+    """Whether gymnasium knows `env_id`, registering gymnasium-robotics' envs (Fetch, ...) if installed."""
+    if env_id not in gym.registry:
+        try:
+            import gymnasium_robotics
+        except ImportError:
+            return False
+        gym.register_envs(gymnasium_robotics)
+    return env_id in gym.registry
+
+
 def validate_env_name(name: str) -> None:
     """Raise UnknownEnvError with a one-line message when `name` is not a known env."""
     if not isinstance(name, str) or "/" not in name:
-        raise UnknownEnvError(f"unknown env '{name}': use metaworld/<task>-v3 or gym/<Id>, e.g. metaworld/reach-v3")
+        raise UnknownEnvError(f"unknown env '{name}': use metaworld/<task>-v3, goal/metaworld/<task>-v3 or gym/<Id>, "
+                              "e.g. metaworld/reach-v3")
     family, env_id = name.split("/", 1)
-    if family == "metaworld":
+    if family == "goal":
+        task = env_id.removeprefix("metaworld/")
+        if not env_id.startswith("metaworld/") or task not in GOAL_TASKS:
+            goals = [f"metaworld/{t}" for t in GOAL_TASKS]
+            raise UnknownEnvError(f"unknown goal env '{name}'{_suggest(env_id, goals)}; valid: "
+                                  f"{', '.join('goal/' + g for g in goals)}")
+    elif family == "metaworld":
         tasks = metaworld_task_names()
         if env_id not in tasks:
             raise UnknownEnvError(f"unknown MetaWorld task '{env_id}'{_suggest(env_id, tasks)}; valid: metaworld/<task> for {len(tasks)} v3 tasks")
     elif family == "gym":
-        if env_id not in gym.registry:
+        if not _registered(env_id):
             ids = [k for k in gym.registry.keys() if "/" not in k]
             raise UnknownEnvError(f"unknown gymnasium env '{env_id}'{_suggest(env_id, ids)}; e.g. {', '.join(GYM_EXAMPLES)}")
     else:
-        raise UnknownEnvError(f"unknown env family '{family}' in '{name}': valid families are metaworld, gym")
+        raise UnknownEnvError(f"unknown env family '{family}' in '{name}': valid families are metaworld, goal, gym")
 
 
 def make_env(
@@ -52,6 +73,10 @@ def make_env(
     family, env_id = name.split("/", 1)
     if family == "metaworld":
         env = MetaWorldTaskEnv(env_id, seed, max_path_length or DEFAULT_EPISODE_LENGTH, new_goal_each_episode, goal_seed)
+    elif family == "goal":
+        task = env_id.removeprefix("metaworld/")
+        env = FlatGoalEnv(MetaWorldGoalEnv(task, seed, max_path_length or DEFAULT_EPISODE_LENGTH, new_goal_each_episode,
+                                           goal_seed), name)
     else:
         if new_goal_each_episode:
             raise ValueError(f"new_goal_each_episode applies to MetaWorld tasks only, not '{name}'")
@@ -59,10 +84,14 @@ def make_env(
         env = gym.make(env_id, disable_env_checker=True, **kwargs)
         if not isinstance(env.action_space, gym.spaces.Box):
             raise UnknownEnvError(f"env '{name}' has a {type(env.action_space).__name__} action space; continuous (Box) actions are required")
-        env = gym.wrappers.TransformObservation(
-            env, lambda o: np.asarray(o, dtype=np.float32),
-            gym.spaces.Box(env.observation_space.low.astype(np.float32), env.observation_space.high.astype(np.float32), dtype=np.float32),
-        )
+        if isinstance(env.observation_space, gym.spaces.Dict):  # a goal env (Fetch): flattened, or NotAGoalEnv
+            env = FlatGoalEnv(env, name)
+        else:
+            env = gym.wrappers.TransformObservation(
+                env, lambda o: np.asarray(o, dtype=np.float32),
+                gym.spaces.Box(env.observation_space.low.astype(np.float32), env.observation_space.high.astype(np.float32),
+                               dtype=np.float32),
+            )
         env.reset(seed=seed)
         env.action_space.seed(seed)
     env.env_name = name
@@ -71,7 +100,7 @@ def make_env(
 
 def episode_length(env: gym.Env) -> int:
     """The episode length the env truncates at (through any wrappers)."""
-    if isinstance(env.unwrapped, MetaWorldTaskEnv):
+    if isinstance(env.unwrapped, (MetaWorldTaskEnv, MetaWorldGoalEnv)):
         return env.unwrapped.max_path_length
     spec = getattr(env, "spec", None)
     return int(spec.max_episode_steps) if spec is not None and spec.max_episode_steps else 1000
