@@ -23,7 +23,7 @@ from experiment_configs.evaluation import load_policies
 from experiment_utils.launcher import launch
 from lifelong_rl.core.evaluation import evaluate
 from lifelong_rl.core.logger import load_snapshot
-from lifelong_rl.core.protocols import Buffer, Collector, Trainer
+from lifelong_rl.core.protocols import Buffer, Collector, RolloutStore, Trainer
 from lifelong_rl.variants import Param, merge_variant, set_path
 
 CASES = [(name, case) for name in registry.names() for case in registry.get(name).CONTRACT_CASES]
@@ -52,7 +52,7 @@ def test_contract(tmp_path, monkeypatch, name, case):
     a, b, c = (str(tmp_path / x) for x in "abc")
     loop = experiment(v, a)
     n = loop.num_epochs
-    assert isinstance(loop.trainer, Trainer) and isinstance(loop.schedule.buffer, Buffer)
+    assert isinstance(loop.trainer, Trainer) and isinstance(loop.schedule.buffer, (Buffer, RolloutStore))
     assert all(isinstance(c, Collector) for c in loop.schedule.collectors)
     assert progress(a).count(b"\n") == n + 1 and load_snapshot(os.path.join(a, "params.pt"))["epoch"] == n - 1
     assert loop.summary and all(isinstance(k, str) for k in loop.summary)

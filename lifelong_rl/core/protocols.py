@@ -5,7 +5,7 @@ returned by name) and, if it acts differently, `Policy`; collectors and buffers 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Protocol, runtime_checkable
+from typing import Any, Dict, Iterator, Mapping, Optional, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -68,6 +68,26 @@ class Buffer(Protocol):
     def random_batch(self, batch_size: int) -> Dict[str, np.ndarray]: ...
 
     def clear(self) -> None: ...
+
+    def state_dict(self) -> Dict[str, Any]: ...
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class RolloutStore(Protocol):
+    """An on-policy rollout buffer: whole vector steps added, GAE computed at the rollout's end,
+    then minibatches of the flattened rollout (lifelong_rl.data_management.rollout_buffer)."""
+
+    fields: Dict[str, Any]
+
+    def add(self, **step: Any) -> None: ...
+
+    def compute_returns_and_advantages(self, last_values: np.ndarray, truncation_values: Optional[np.ndarray] = None) -> None: ...
+
+    def minibatches(self, batch_size: int, rng: np.random.Generator) -> Iterator[Dict[str, np.ndarray]]: ...
+
+    def reset(self) -> None: ...
 
     def state_dict(self) -> Dict[str, Any]: ...
 

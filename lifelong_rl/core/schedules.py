@@ -6,15 +6,14 @@ step and whether it acts at random: one collector for a single task, the task sc
 continual run. The continual wrapper (lifelong_rl.continual.wrapper) drives any SteppedSchedule.
 
 Implemented:
-- `OffPolicySchedule` (SAC; the planned TD3, DDPG and HER): env steps into a replay buffer, each
+- `OffPolicySchedule` (SAC, TD3, DDPG, HER): env steps into a replay buffer, each
   step followed by its share of updates (`updates_per_step`), or a block of steps then a block of
   updates (`train_every`).
+- `OnPolicySchedule` (PPO, NPG, VPG): vector steps of a VectorCollector (one gymnasium.vector env
+  per task, chosen through `pick`) into a RolloutBuffer; a full rollout gets GAE and the trainer's
+  update; the observation / reward normaliser lives in its state_dict.
 
 Sketched here (docs only, no classes yet) so their needs shape the hooks; later issues fill them:
-- on-policy (PPO, NPG, VPG): a SteppedSchedule whose `collect_and_train` steps a vector collector
-  (one gymnasium.vector env per task, chosen through `pick`) into a RolloutBuffer
-  (lifelong_rl.data_management.rollout_buffer, added per vector step), computes GAE, then several
-  epochs of minibatches; observation / reward normalisers live in its state_dict.
 - model-based (MBPO, PETS-style MPC, LOOP): the off-policy step loop plus a model fit every N env
   steps and model rollouts into a second buffer; the dynamics ensemble and its optimizer go in the
   trainer's state dict, the model buffer in the schedule's.
@@ -50,11 +49,29 @@ class SteppedSchedule(Schedule):
     collectors: List[StepCollector]
     env_steps: int
     device: torch.device
+    eval_collector: Optional[PathCollector]
+    eval_episodes: int
 
     @abc.abstractmethod
     def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
         """`num_steps` env steps, each from the collector `pick(env_steps)` names, with the updates
         they earn; returns {"updates", "train_time", "env_steps"}."""
+
+    def evaluate(self, epoch: int) -> Dict[str, float]:
+        if self.eval_collector is None or self.eval_episodes < 1:
+            return {}
+        self.eval_collector.collect_episodes(self.eval_episodes)
+        return self.eval_collector.get_diagnostics("evaluation/")
+
+    def env_steps_total(self) -> int:
+        return self.env_steps
+
+    def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
+        out = {"final evaluation return": last_row.get("evaluation/Average Returns")}
+        if "evaluation/Success Rate" in last_row:
+            out["success"] = last_row["evaluation/Success Rate"]
+        out["env steps"] = self.env_steps
+        return out
 
 
 class OffPolicySchedule(SteppedSchedule):
@@ -128,13 +145,6 @@ class OffPolicySchedule(SteppedSchedule):
             self.start()
         return self.collect_and_train(self.steps_per_epoch, lambda step: (self.collectors[0], False))
 
-    # -- evaluation and logging ------------------------------------------------------------------
-    def evaluate(self, epoch: int) -> Dict[str, float]:
-        if self.eval_collector is None or self.eval_episodes < 1:
-            return {}
-        self.eval_collector.collect_episodes(self.eval_episodes)
-        return self.eval_collector.get_diagnostics("evaluation/")
-
     def diagnostics(self) -> Dict[str, float]:
         return {
             "replay_buffer/size": len(self.buffer),
@@ -142,16 +152,6 @@ class OffPolicySchedule(SteppedSchedule):
             "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
             "exploration/num paths total": sum(c.num_paths_total for c in self.collectors),
         }
-
-    def env_steps_total(self) -> int:
-        return self.env_steps
-
-    def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
-        out = {"final evaluation return": last_row.get("evaluation/Average Returns")}
-        if "evaluation/Success Rate" in last_row:
-            out["success"] = last_row["evaluation/Success Rate"]
-        out["env steps"] = self.env_steps
-        return out
 
     # -- snapshots -------------------------------------------------------------------------------
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
@@ -177,3 +177,61 @@ class OffPolicySchedule(SteppedSchedule):
             self.logger.log(f"the snapshot holds no replay buffer: the first epoch refills it with {self.warmup_steps} "
                             "random steps (the run is no longer the uninterrupted one; --save-replay-buffer "
                             "makes snapshots that resume exactly)", always=True)
+
+
+class OnPolicySchedule(SteppedSchedule):
+    """Rollouts of `buffer.num_steps` vector steps, each followed by GAE and the trainer's
+    `train_on_rollout`. An epoch is a whole number of rollouts, so snapshots fall between rollouts."""
+
+    def __init__(self, trainer, buffer, collectors: Sequence, eval_collector: Optional[PathCollector],
+                 logger: Logger, device: torch.device, steps_per_epoch: int, eval_episodes: int = 1):
+        self.trainer, self.buffer, self.logger, self.device = trainer, buffer, logger, device
+        self.collectors = list(collectors)
+        self.stats: EpisodeStats = self.collectors[0].stats
+        self.eval_collector, self.eval_episodes, self.steps_per_epoch = eval_collector, eval_episodes, steps_per_epoch
+        self.env_steps = 0
+        self._rollout_collector = None
+
+    def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
+        """Vector steps until `num_steps` env steps; a rollout comes from one collector (task)."""
+        updates, train_time, start = 0, 0.0, self.env_steps
+        while self.env_steps - start < num_steps:
+            collector, _ = pick(self.env_steps)
+            if self.buffer.pos and collector is not self._rollout_collector:
+                raise RuntimeError("an on-policy rollout may not span two tasks: make steps per task a multiple of "
+                                   "the rollout's env steps")
+            self._rollout_collector = collector
+            collector.collect_one_step(self.buffer)
+            self.env_steps += collector.num_envs
+            if self.buffer.full:
+                t = time.perf_counter()
+                self.buffer.compute_returns_and_advantages(collector.last_values(), self.buffer.data["final_values"])
+                self.trainer.train_on_rollout(self.buffer)
+                self.buffer.reset()
+                updates += 1
+                train_time += time.perf_counter() - t
+        return {"updates": updates, "train_time": train_time, "env_steps": self.env_steps - start}
+
+    def train_epoch(self, epoch: int) -> Dict[str, float]:
+        return self.collect_and_train(self.steps_per_epoch, lambda step: (self.collectors[0], False))
+
+    def diagnostics(self) -> Dict[str, float]:
+        return {**self.stats.pop("exploration/"),
+                "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
+                "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
+
+    def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
+        return {"env_steps": self.env_steps, "buffer": self.buffer.state_dict(),
+                "collectors": [c.state_dict() for c in self.collectors],
+                "rollout_collector": self.collectors.index(self._rollout_collector) if self._rollout_collector else None,
+                "eval_collector": None if self.eval_collector is None else self.eval_collector.state_dict()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.env_steps = int(state["env_steps"])
+        self.buffer.load_state_dict(state["buffer"])
+        for c, s in zip(self.collectors, state["collectors"]):
+            c.load_state_dict(s)
+        i = state["rollout_collector"]
+        self._rollout_collector = None if i is None else self.collectors[i]
+        if self.eval_collector is not None:
+            self.eval_collector.load_state_dict(state["eval_collector"])
