@@ -76,12 +76,22 @@ def single_env(variant: Dict[str, Any], seeds: RunSeeds, role: str, env_seed: Op
                     goal_seed=seeds.child("goal"), **variant["env_kwargs"])
 
 
-def build_off_policy(run: Run, make_agent: AgentBuilder) -> Tuple[TrainingLoop, List[gym.Env]]:
+# (variant, env, seed) -> the run's replay buffer
+BufferBuilder = Callable[[Dict[str, Any], gym.Env, int], Any]
+
+
+def replay_buffer(variant: Dict[str, Any], env: gym.Env, seed: int) -> ReplayBuffer:
+    fields = transition_fields(env.observation_space.shape[0], env.action_space.shape[0])
+    return ReplayBuffer(variant["replay_buffer_size"], fields, seed=seed)
+
+
+def build_off_policy(run: Run, make_agent: AgentBuilder,
+                     make_buffer: BufferBuilder = replay_buffer) -> Tuple[TrainingLoop, List[gym.Env]]:
     v, ak = run.variant, run.variant["algorithm_kwargs"]
     expl_env, eval_env = single_env(v, run.seeds, "exploration"), single_env(v, run.seeds, "evaluation")
     length = episode_length(expl_env)
     obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
-    buffer = ReplayBuffer(v["replay_buffer_size"], transition_fields(obs_dim, action_dim), seed=run.seeds.child("buffer"))
+    buffer = make_buffer(v, expl_env, run.seeds.child("buffer"))
     agent = make_agent(v, obs_dim, action_dim, run.device)
     steps = ak["num_expl_steps_per_train_loop"] * ak["num_train_loops_per_epoch"]
     schedule = OffPolicySchedule(

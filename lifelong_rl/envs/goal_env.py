@@ -10,7 +10,7 @@ its last three entries (the goal, which is `desired_goal`).
 
 `FlatGoalEnv` turns any such dict env (these, or gymnasium-robotics' Fetch tasks) into the flat
 observations the library's policies take, [observation, desired_goal], and reports the achieved
-goal of each step's next state in `info["achieved_goal"]`, which HER's buffer stores and relabels with.
+goal of each step's next state in `info["achieved_goals"]`, which HER's buffer stores and relabels with.
 """
 from __future__ import annotations
 
@@ -78,16 +78,27 @@ class MetaWorldGoalEnv(gym.Env):
         self.task_env.close()
 
 
+def not_a_goal_env(name: str) -> str:
+    return (f"env '{name}' is not a goal env: HER needs dict observations with {', '.join(GOAL_KEYS)} and a "
+            "compute_reward (e.g. goal/metaworld/reach-v3, gym/FetchReach-v4)")
+
+
 def check_goal_env(env: gym.Env, name: str) -> None:
+    """NotAGoalEnv unless `env` has dict observations with GOAL_KEYS and a compute_reward."""
     space = env.observation_space
     if not (isinstance(space, gym.spaces.Dict) and all(k in space.spaces for k in GOAL_KEYS)
             and hasattr(env.unwrapped, "compute_reward")):
-        raise NotAGoalEnv(f"env '{name}' is not a goal env: HER needs dict observations with "
-                          f"{', '.join(GOAL_KEYS)} and a compute_reward (e.g. goal/metaworld/reach-v3, gym/FetchReach-v4)")
+        raise NotAGoalEnv(not_a_goal_env(name))
+
+
+def require_flat_goal_env(env: gym.Env, name: str) -> None:
+    """NotAGoalEnv unless `env` (from make_env) is a flattened goal env."""
+    if not isinstance(env, FlatGoalEnv):
+        raise NotAGoalEnv(not_a_goal_env(name))
 
 
 class FlatGoalEnv(gym.ObservationWrapper):
-    """[observation, desired_goal] as one float32 vector; `info["achieved_goal"]` after every step."""
+    """[observation, desired_goal] as one float32 vector; `info["achieved_goals"]` after every step."""
 
     def __init__(self, env: gym.Env, name: str = ""):
         check_goal_env(env, name or str(env))
@@ -105,7 +116,7 @@ class FlatGoalEnv(gym.ObservationWrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
-        info["achieved_goal"] = self._achieved
+        info["achieved_goals"] = self._achieved
         if "is_success" in info:
             info["success"] = float(info["is_success"])
         return obs, reward, terminated, truncated, info
