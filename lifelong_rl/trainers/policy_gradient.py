@@ -17,7 +17,7 @@ NPG (Kakade 2001, "A Natural Policy Gradient"; the normalised step of Rajeswaran
     g     = grad E[log pi(a|s) A]                        at theta_old
     F v   = grad (grad KL(pi_old || pi_theta) . v) + damping v      (Fisher-vector product: the KL's Hessian)
     x     = F^-1 g                                       by `cg_iters` steps of conjugate gradient
-    theta <- theta + sqrt(2 delta / (g . x)) x           so that KL ~ 0.5 step^T F step = delta
+    theta <- theta + sqrt(2 delta / (x . F x)) x         so that KL ~ 0.5 step^T F step = delta
 
 VPG (Williams 1992's REINFORCE with a learned baseline and GAE): one Adam step per rollout on
     L_pg  = -E[log pi(a|s) A].
@@ -254,7 +254,7 @@ class NPGTrainer(PolicyGradientTrainer):
         g = torch.cat([x.reshape(-1) for x in torch.autograd.grad(-policy_loss, self._params)])
         fvp = self.fisher_vector_product(obs, old)
         x = conjugate_gradient(fvp, g, self.cg_iters)
-        alpha = torch.sqrt(2 * self.step_size / (g @ x).clamp_min(1e-12))
+        alpha = torch.sqrt(2 * self.step_size / (x @ fvp(x)).clamp_min(1e-12))  # x.Fx = g.x once CG has converged
         with torch.no_grad():
             offset = 0
             for p in self._params:  # in place: the parameters keep their storage (and its alignment)
