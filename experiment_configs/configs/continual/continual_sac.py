@@ -24,28 +24,37 @@ SCHEDULES = {"multitask": ("multitask", "perfect_memory"), "expand": ("expand", 
 METHODS = tuple(sorted(STRATEGIES)) + tuple(SCHEDULES)
 
 
-def schema() -> Schema:
+def continual_off_policy_schema(name: str, trainer_kwargs: Schema, methods=METHODS, task_ids=TASK_ID_MODES,
+                                **extra: Schema) -> Schema:
+    """The keys of a continual off-policy algorithm: networks, `trainer_kwargs`, any `extra` groups,
+    the update rate and the `continual` group with the CL methods and task-id modes it offers."""
     return {
-        **run_schema(NAME),
+        **run_schema(name),
         "replay_buffer_size": Param(int(1e6), "replay buffer capacity (transitions)", "int", low=1),
         "policy_kwargs": net_schema([256, 256], "actor"),
         "qf_kwargs": net_schema([256, 256], "critics"),
-        "trainer_kwargs": sac_trainer_schema(),
+        "trainer_kwargs": trainer_kwargs,
+        **extra,
         "algorithm_kwargs": {
             "batch_size": Param(256, "transitions per update", "int", low=1),
             "updates_per_step": Param(1.0, "updates per env step after a task's random steps", "float", low=0.0),
         },
         "continual": {
             **continual_schema(),
-            "cl_method": Param("finetune", "continual-learning method", "str", choices=METHODS),
-            "task_id": Param("multi_head", "task identity: none, one-hot in the observation, or one output head per task (CW)",
-                             "str", choices=TASK_ID_MODES),
+            "cl_method": Param("finetune", "continual-learning method", "str", choices=methods),
+            "task_id": Param(task_ids[-1], "task identity: none, one-hot in the observation"
+                             + (", or one output head per task (CW)" if "multi_head" in task_ids else ""),
+                             "str", choices=task_ids),
             "hide_task_id": Param(False, "multi_head: the one-hot picks the head only, the trunk never sees it (CW: true)", "bool"),
             "reg_coef": Param(0.0, "l2 / ewc penalty coefficient; 0: the method's default (CW: l2 1e5, ewc 1e4)", "float", low=0.0),
             "fisher_samples": Param(1024, "ewc: transitions of a finished task for its Fisher", "int", low=1),
             "regularize_critic": Param(True, "l2 / ewc on the critics too; false: the actor alone (CW's default)", "bool"),
         },
     }
+
+
+def schema() -> Schema:
+    return continual_off_policy_schema(NAME, sac_trainer_schema())
 
 
 QUICK_STREAM = {  # every continual algorithm: 2 short tasks
