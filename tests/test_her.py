@@ -105,6 +105,7 @@ def test_flat_goal_envs_put_the_desired_goal_last_and_report_the_achieved_goal()
     assert obs.shape == (39,) and env.goal_dim == 3
     obs, r, _, _, info = env.step(env.action_space.sample())
     assert r == float(env.compute_reward(info["achieved_goals"], obs[-3:]))
+    pytest.importorskip("gymnasium_robotics")  # the robotics extra
     fetch = make_env("gym/FetchReach-v4", 0)
     obs, _ = fetch.reset()
     assert obs.shape == (13,) and fetch.goal_dim == 3

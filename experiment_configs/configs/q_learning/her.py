@@ -13,6 +13,7 @@ lifelong_rl/envs/goal_env.py, and the base method's trainer (lifelong_rl/trainer
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from typing import Any, Dict
 
 from experiment_configs.algorithms.off_policy import (OFF_POLICY_QUICK, build_off_policy, check_off_policy,
@@ -51,8 +52,9 @@ def schema() -> Schema:
 
 
 QUICK = OFF_POLICY_QUICK
-CONTRACT_CASES = {"sac_reach": {}, "td3_push": {"env": "goal/metaworld/push-v3", "her_kwargs": {"base": "td3"}},
-                  "ddpg_fetch": {"env": "gym/FetchReach-v4", "her_kwargs": {"base": "ddpg"}}}
+CONTRACT_CASES = {"sac_reach": {}, "td3_push": {"env": "goal/metaworld/push-v3", "her_kwargs": {"base": "td3"}}}
+if importlib.util.find_spec("gymnasium_robotics"):  # the robotics extra
+    CONTRACT_CASES["ddpg_fetch"] = {"env": "gym/FetchReach-v4", "her_kwargs": {"base": "ddpg"}}
 
 
 def check(variant: Dict[str, Any]) -> None:
