@@ -53,11 +53,11 @@ def test_deterministic_actor_critics_learn_pendulum(tmp_path, name):
                                        ("vpg", {"trainer_kwargs/policy_lr": 3e-3})])
 def test_policy_gradients_learn_inverted_pendulum(tmp_path, name, sets):
     """PPO / NPG / VPG on InvertedPendulum-v5 (balancing: 1 per step up to 1000), 30k env steps in
-    512-step rollouts: from below 100 to above 500."""
+    512-step rollouts: from below 200 after the first 1024 steps to above 500."""
     ret = _run(tmp_path, name, {
-        "env": "gym/InvertedPendulum-v5", "algorithm_kwargs/num_epochs": 6, "algorithm_kwargs/rollout_steps": 512,
-        "algorithm_kwargs/rollouts_per_epoch": 10, "algorithm_kwargs/num_eval_steps_per_epoch": 3000, **sets})
-    assert ret.iloc[0] < 100 or ret.iloc[0] < ret.tail(2).mean() - 300
+        "env": "gym/InvertedPendulum-v5", "algorithm_kwargs/num_epochs": 30, "algorithm_kwargs/rollout_steps": 512,
+        "algorithm_kwargs/rollouts_per_epoch": 2, "algorithm_kwargs/num_eval_steps_per_epoch": 1000, **sets})
+    assert ret.iloc[0] < 200
     assert ret.tail(2).mean() > 500, ret.round(0).tolist()
 
 

@@ -62,10 +62,15 @@ OFF_POLICY_QUICK = {
 }
 
 
-def check_off_policy(variant: Dict[str, Any]) -> None:
+def check_env(variant: Dict[str, Any]) -> None:
+    """The single env of a run exists, and takes its env_kwargs."""
     validate_env_name(variant["env"])
-    if variant["env_kwargs"]["new_goal_each_episode"] and not variant["env"].startswith("metaworld/"):
+    if variant["env_kwargs"]["new_goal_each_episode"] and not variant["env"].startswith(("metaworld/", "goal/metaworld/")):
         raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{variant['env']}'")
+
+
+def check_off_policy(variant: Dict[str, Any]) -> None:
+    check_env(variant)
     check_buffer_size(variant)
 
 

@@ -7,19 +7,19 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
-from experiment_configs.algorithms.off_policy import single_env
+from experiment_configs.algorithms.off_policy import check_env, single_env
 from experiment_configs.common import Run, net_schema, run_schema
 from lifelong_rl.core.loop import TrainingLoop
 from lifelong_rl.core.schedules import OnPolicySchedule
 from lifelong_rl.data_management.fields import Field
 from lifelong_rl.data_management.normalizer import Normalizer
 from lifelong_rl.data_management.rollout_buffer import RolloutBuffer, rollout_fields
-from lifelong_rl.envs.make_env import episode_length, make_env, validate_env_name
+from lifelong_rl.envs.make_env import episode_length, make_env
 from lifelong_rl.models.networks import Mlp
 from lifelong_rl.policies.gaussian_policy import ActorCritic, GaussianPolicy, NormalizedMeanPolicy, orthogonal_init
 from lifelong_rl.samplers.collectors import PathCollector
 from lifelong_rl.samplers.vector_collector import VECTOR_MODES, VectorCollector, make_vector_env
-from lifelong_rl.variants import ConfigError, Param, Schema
+from lifelong_rl.variants import Param, Schema
 
 
 def on_policy_schema(name: str, trainer_kwargs: Schema) -> Schema:
@@ -71,10 +71,7 @@ ON_POLICY_QUICK = {
 ON_POLICY_CASES = {"pendulum": {}, "metaworld_async": {"env": "metaworld/reach-v3", "algorithm_kwargs": {"vector_mode": "async"}}}
 
 
-def check_on_policy(variant: Dict[str, Any]) -> None:
-    validate_env_name(variant["env"])
-    if variant["env_kwargs"]["new_goal_each_episode"] and not variant["env"].startswith("metaworld/"):
-        raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{variant['env']}'")
+check_on_policy = check_env
 
 
 # (variant, policy, vf, seed) -> trainer
