@@ -84,17 +84,24 @@ def stream_envs(variant: Dict[str, Any], seeds: RunSeeds, role: str, one_hot: bo
                 env_seed: Optional[int] = None) -> Tuple[List[str], List[gym.Env], int]:
     """The stream's tasks, one env per task for `role` (exploration, evaluation) with the one-hot
     task id appended if asked, and the episode length."""
+    tasks, length = stream_tasks_and_length(variant)
+    return tasks, [stream_env(variant, seeds, role, one_hot, i, env_seed) for i in range(len(tasks))], length
+
+
+def stream_tasks_and_length(variant: Dict[str, Any]) -> Tuple[List[str], int]:
     c = variant["continual"]
-    tasks = stream_tasks(c["stream"], c["num_tasks"] or None)
-    length = c["episode_length"] or stream_episode_length(c["stream"])
+    return stream_tasks(c["stream"], c["num_tasks"] or None), c["episode_length"] or stream_episode_length(c["stream"])
 
-    def env_for(i: int) -> gym.Env:
-        seed = seeds.child(f"env/{role}/{i}") if env_seed is None else env_seed + i
-        env = make_env(f"metaworld/{tasks[i]}", seed, max_path_length=length, goal_seed=seeds.child(f"goal/{i}"),
-                       new_goal_each_episode=c["new_goal_each_episode"])
-        return TaskIdWrapper(env, i, len(tasks)) if one_hot else env
 
-    return tasks, [env_for(i) for i in range(len(tasks))], length
+def stream_env(variant: Dict[str, Any], seeds: RunSeeds, role: str, one_hot: bool, i: int,
+               env_seed: Optional[int] = None) -> gym.Env:
+    """Task i's env for `role`: its own child seed (or `env_seed + i`), the task's goal seed."""
+    c = variant["continual"]
+    tasks, length = stream_tasks_and_length(variant)
+    seed = seeds.child(f"env/{role}/{i}") if env_seed is None else env_seed + i
+    env = make_env(f"metaworld/{tasks[i]}", seed, max_path_length=length, goal_seed=seeds.child(f"goal/{i}"),
+                   new_goal_each_episode=c["new_goal_each_episode"])
+    return TaskIdWrapper(env, i, len(tasks)) if one_hot else env
 
 
 # (variant, obs_dim, action_dim, device, tasks, strategy) -> {"trainer", "task_policies": [(explore, evaluate)],
@@ -116,18 +123,24 @@ def build_continual(run: Run, make_agent: StreamAgentBuilder, strategy: CLStrate
                               batch_size=v["algorithm_kwargs"]["batch_size"], steps_per_epoch=c["eval_every"],
                               updates_per_step=v["algorithm_kwargs"]["updates_per_step"],
                               env_step_hook=agent.get("env_step_hook"))
+    eval_collectors = [PathCollector(e, agent["task_policies"][i][1], length) for i, e in enumerate(eval_envs)]
+    return continual_loop(run, inner, tasks, eval_collectors, strategy, task_schedule, method_name), expl_envs + eval_envs
+
+
+def continual_loop(run: Run, inner, tasks: List[str], eval_collectors: List[PathCollector], strategy: CLStrategy,
+                   task_schedule: str, method_name: str) -> TrainingLoop:
+    """The continual wrapper around a stream's inner SteppedSchedule, and the loop."""
+    v, c = run.variant, run.variant["continual"]
     reset_buffer = {"auto": strategy.reset_buffer, "reset": True, "keep": False}[c["reset_buffer"]]
     schedule = ContinualSchedule(
-        inner, tasks, make_task_schedule(task_schedule, len(tasks), c["steps_per_task"]), strategy,
-        [PathCollector(e, agent["task_policies"][i][1], length) for i, e in enumerate(eval_envs)],
+        inner, tasks, make_task_schedule(task_schedule, len(tasks), c["steps_per_task"]), strategy, eval_collectors,
         eval_every=c["eval_every"], eval_episodes=c["eval_episodes"], random_steps_per_task=c["random_steps_per_task"],
         reset_buffer=reset_buffer, reset_optimizer=c["reset_optimizer"],
         reset_entropy=c["reset_entropy"], method_name=method_name,
         references=load_references(c["references"], c["steps_per_task"]),
     )
     log = v["logging"]
-    loop = TrainingLoop(schedule, run.logger, v, num_epochs(v), log["save_replay_buffer"], log["progress_bar"])
-    return loop, expl_envs + eval_envs
+    return TrainingLoop(schedule, run.logger, v, num_epochs(v), log["save_replay_buffer"], log["progress_bar"])
 
 
 def continual_evaluation(run: Run, make_agent: StreamAgentBuilder, strategy: CLStrategy, one_hot: bool, env_seed=None):

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
+from experiment_configs.algorithms.continual import continual_loop, stream_env, stream_tasks_and_length
 from experiment_configs.algorithms.off_policy import check_env, single_env
 from experiment_configs.common import Run, net_schema, run_schema
 from lifelong_rl.core.loop import TrainingLoop
@@ -17,7 +18,7 @@ from lifelong_rl.data_management.rollout_buffer import RolloutBuffer, rollout_fi
 from lifelong_rl.envs.make_env import episode_length, make_env
 from lifelong_rl.models.networks import Mlp
 from lifelong_rl.policies.gaussian_policy import ActorCritic, GaussianPolicy, NormalizedMeanPolicy, orthogonal_init
-from lifelong_rl.samplers.collectors import PathCollector
+from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector
 from lifelong_rl.samplers.vector_collector import VECTOR_MODES, VectorCollector, make_vector_env
 from lifelong_rl.variants import Param, Schema
 
@@ -95,6 +96,13 @@ def make_normalizer(variant: Dict[str, Any], obs_dim: int) -> Normalizer:
                       ak["normalize_reward"], ak["clip_obs"], ak["clip_reward"])
 
 
+def rollout_buffer(variant: Dict[str, Any], obs_dim: int, action_dim: int) -> RolloutBuffer:
+    fields = rollout_fields(obs_dim, action_dim, final_values=Field(()), task_ids=Field((), np.int64))
+    tk = variant["trainer_kwargs"]
+    return RolloutBuffer(variant["algorithm_kwargs"]["rollout_steps"], variant["algorithm_kwargs"]["num_envs"], fields,
+                         tk["discount"], tk["gae_lambda"])
+
+
 def build_on_policy(run: Run, make_trainer: TrainerBuilder) -> Tuple[TrainingLoop, List]:
     v, ak = run.variant, run.variant["algorithm_kwargs"]
     fns = [lambda i=i: make_env(v["env"], run.seeds.child(f"env/exploration/{i}"), max_path_length=ak["max_path_length"],
@@ -105,9 +113,7 @@ def build_on_policy(run: Run, make_trainer: TrainerBuilder) -> Tuple[TrainingLoo
     obs_dim, action_dim = eval_env.observation_space.shape[0], eval_env.action_space.shape[0]
     trainer, policy = on_policy_agent(v, obs_dim, action_dim, run.device, run.seeds.child("minibatches"), make_trainer)
     normalizer = trainer.normalizer
-    fields = rollout_fields(obs_dim, action_dim, final_values=Field(()), task_ids=Field((), np.int64))
-    buffer = RolloutBuffer(ak["rollout_steps"], ak["num_envs"], fields, v["trainer_kwargs"]["discount"],
-                           v["trainer_kwargs"]["gae_lambda"])
+    buffer = rollout_buffer(v, obs_dim, action_dim)
     collector = VectorCollector(venv, ActorCritic(policy, trainer.vf), normalizer)
     schedule = OnPolicySchedule(
         trainer, buffer, [collector], PathCollector(eval_env, NormalizedMeanPolicy(policy, normalizer), length),
@@ -125,3 +131,23 @@ def on_policy_evaluation(run: Run, make_trainer: TrainerBuilder, env_seed=None):
     obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
     trainer, policy = on_policy_agent(run.variant, obs_dim, action_dim, run.device, 0, make_trainer)
     return trainer, [(run.variant["env"], env, NormalizedMeanPolicy(policy, trainer.normalizer))]
+
+
+def build_continual_on_policy(run: Run, make_trainer: TrainerBuilder, strategy, method_name: str) -> Tuple[TrainingLoop, List]:
+    """An on-policy method on a task stream: one vector env per task (`num_envs` copies, each with
+    its own child seed), one normaliser and policy for all tasks, the OnPolicySchedule inside the
+    continual wrapper."""
+    v, ak, c = run.variant, run.variant["algorithm_kwargs"], run.variant["continual"]
+    tasks, length = stream_tasks_and_length(v)
+    one_hot = c["task_id"] == "one_hot"
+    eval_envs = [stream_env(v, run.seeds, "evaluation", one_hot, i) for i in range(len(tasks))]
+    obs_dim, action_dim = eval_envs[0].observation_space.shape[0], eval_envs[0].action_space.shape[0]
+    trainer, policy = on_policy_agent(v, obs_dim, action_dim, run.device, run.seeds.child("minibatches"), make_trainer)
+    agent, stats = ActorCritic(policy, trainer.vf), EpisodeStats()
+    collectors = [VectorCollector(make_vector_env([lambda i=i, j=j: stream_env(v, run.seeds, f"exploration/{j}", one_hot, i)
+                                                   for j in range(ak["num_envs"])], ak["vector_mode"]),
+                                  agent, trainer.normalizer, task_id=i, stats=stats) for i in range(len(tasks))]
+    inner = OnPolicySchedule(trainer, rollout_buffer(v, obs_dim, action_dim), collectors, None, run.logger, run.device,
+                             steps_per_epoch=c["eval_every"])
+    eval_collectors = [PathCollector(e, NormalizedMeanPolicy(policy, trainer.normalizer), length) for e in eval_envs]
+    return continual_loop(run, inner, tasks, eval_collectors, strategy, "sequential", method_name), collectors + eval_envs

@@ -28,7 +28,8 @@ class RunningMeanStd:
         self.mean, self.var, self.count = self.mean + delta * b_count / total, m2 / total, total
 
     def state_dict(self) -> Dict[str, Any]:
-        return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count}
+        # arrays even for shape () (a numpy scalar is not among the types a snapshot may hold)
+        return {"mean": np.array(self.mean), "var": np.array(self.var), "count": float(self.count)}
 
     def load_state_dict(self, s: Dict[str, Any]) -> None:
         self.mean, self.var, self.count = np.array(s["mean"]), np.array(s["var"]), float(s["count"])

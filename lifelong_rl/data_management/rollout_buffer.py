@@ -71,6 +71,12 @@ class RolloutBuffer:
         self.pos = 0
         self.computed = False
 
+    clear = reset  # what the continual wrapper calls at a task switch
+
+    def __len__(self) -> int:
+        """Env steps stored."""
+        return self.pos * self.num_envs
+
     def add(self, **step: np.ndarray) -> None:
         """Store one vector step: each value is [num_envs, *shape] for every declared field."""
         unknown = sorted(set(step) - set(self.fields))

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from lifelong_rl.data_management.normalizer import Normalizer
 from lifelong_rl.samplers.collectors import EpisodeStats, env_rng_state, set_env_rng_state
@@ -36,7 +37,9 @@ class EpisodeRecorder(gym.Wrapper):
         return self.env.step(action)
 
     def episode_record(self) -> Dict[str, Any]:
-        return {"start": self._start, "actions": np.array(self._actions, np.float32).reshape(len(self._actions), -1),
+        # a tensor: an empty numpy array would not load in a snapshot's restricted unpickler
+        actions = torch.from_numpy(np.array(self._actions, np.float32).reshape(len(self._actions), *self.env.action_space.shape))
+        return {"start": self._start, "actions": actions,
                 "rng": env_rng_state(self.env)}
 
     def restore_episodes(self, records: Sequence[Dict[str, Any]]) -> None:
@@ -45,7 +48,7 @@ class EpisodeRecorder(gym.Wrapper):
         if rec["start"] is not None:
             set_env_rng_state(self.env, rec["start"])
             self.reset()
-            for a in rec["actions"]:
+            for a in np.asarray(rec["actions"]):
                 self.step(a)
         set_env_rng_state(self.env, rec["rng"])
 
