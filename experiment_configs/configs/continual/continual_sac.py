@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from experiment_configs.algorithms.continual import build_continual, check_stream, continual_evaluation, continual_schema
+from experiment_configs.algorithms.continual import (StreamAgentBuilder, build_continual, check_stream, continual_evaluation,
+                                                     continual_schema)
 from experiment_configs.common import Run, net_schema, run_schema, sac_trainer_schema
 from experiment_configs.configs.q_learning import sac as single_task
 from experiment_configs.configs.q_learning.sac import sac_agent
@@ -112,11 +113,18 @@ def stream_agent(variant, obs_dim, action_dim, device, tasks, strategy) -> Dict[
     return agent
 
 
-def build(run: Run):
-    c = run.variant["continual"]
-    task_schedule = SCHEDULES.get(c["cl_method"], ("sequential",))[0]
-    return build_continual(run, stream_agent, make_strategy(run), task_schedule, c["task_id"] != "none", c["cl_method"])
+def stream_builder(stream_agent: StreamAgentBuilder):
+    """(build, evaluation_setup) of a continual off-policy method from its stream agent."""
+    def build(run: Run):
+        c = run.variant["continual"]
+        task_schedule = SCHEDULES.get(c["cl_method"], ("sequential",))[0]
+        return build_continual(run, stream_agent, make_strategy(run), task_schedule, c["task_id"] != "none", c["cl_method"])
+
+    def evaluation_setup(run: Run, env_seed=None):
+        return continual_evaluation(run, stream_agent, make_strategy(run), run.variant["continual"]["task_id"] != "none",
+                                    env_seed)
+
+    return build, evaluation_setup
 
 
-def evaluation_setup(run: Run, env_seed=None):
-    return continual_evaluation(run, stream_agent, make_strategy(run), run.variant["continual"]["task_id"] != "none", env_seed)
+build, evaluation_setup = stream_builder(stream_agent)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from experiment_configs.algorithms.continual import build_continual, continual_evaluation
-from experiment_configs.common import Run
-from experiment_configs.configs.continual.continual_sac import (METHODS, QUICK_STREAM, SCHEDULES, check as check_sac,
-                                                                continual_off_policy_schema, make_strategy)
+from experiment_configs.configs.continual.continual_sac import (METHODS, QUICK_STREAM, check as check_sac,
+                                                                continual_off_policy_schema, stream_builder)
 from experiment_configs.configs.q_learning.td3 import exploration_schema, schema as td3_schema, td3_agent
 from lifelong_rl.variants import Schema
 
@@ -32,23 +30,14 @@ CONTRACT_CASES = {m: {"continual": {"cl_method": m}} for m in ("l2", "multitask"
 check = check_sac
 
 
-def stream_builder(agent: Callable[..., Dict[str, Any]]):
-    """(build, evaluation_setup) of a continual run of a deterministic-actor method."""
+def one_policy_for_all_tasks(agent: Callable[..., Dict[str, Any]]):
+    """The stream agent of a single-task agent builder: its policies serve every task."""
     def stream_agent(variant, obs_dim, action_dim, device, tasks, strategy) -> Dict[str, Any]:
         out = agent(variant, obs_dim, action_dim, device, strategy=strategy)
         out["task_policies"] = [(out["exploration_policy"], out["evaluation_policy"])] * len(tasks)
         return out
 
-    def build(run: Run):
-        c = run.variant["continual"]
-        task_schedule = SCHEDULES.get(c["cl_method"], ("sequential",))[0]
-        return build_continual(run, stream_agent, make_strategy(run), task_schedule, c["task_id"] != "none", c["cl_method"])
-
-    def evaluation_setup(run: Run, env_seed=None):
-        return continual_evaluation(run, stream_agent, make_strategy(run), run.variant["continual"]["task_id"] != "none",
-                                    env_seed)
-
-    return build, evaluation_setup
+    return stream_agent
 
 
-build, evaluation_setup = stream_builder(td3_agent)
+build, evaluation_setup = stream_builder(one_policy_for_all_tasks(td3_agent))
