@@ -3,7 +3,9 @@ gymnasium envs. Goal envs (the goal/ family, and gymnasium-robotics' Fetch tasks
 is installed) come flattened for HER (lifelong_rl.envs.goal_env)."""
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 from typing import Optional
 
 import gymnasium as gym
@@ -28,7 +30,8 @@ def _registered(env_id: str) -> bool:
     """Whether gymnasium knows `env_id`, registering gymnasium-robotics' envs (Fetch, ...) if installed."""
     if env_id not in gym.registry:
         try:
-            import gymnasium_robotics
+            with contextlib.redirect_stderr(io.StringIO()):  # its import prints a notice about Adroit envs
+                import gymnasium_robotics
         except ImportError:
             return False
         gym.register_envs(gymnasium_robotics)
