@@ -138,26 +138,36 @@ def run_sb3(method: str, seed: int, b: Dict[str, int]) -> Dict[str, Any]:
     first_eval = b["warmup"] + b["epoch"]
     curve: List[float] = []
 
+    def evaluate(model) -> None:
+        if on_policy:
+            sync_envs_normalization(model.get_env(), evalenv)
+        if method == "her":
+            succ = []
+            for _ in range(b["episodes"]):
+                obs, done, s = evalenv.reset(), False, 0.0
+                while not done:
+                    obs, _, d, info = evalenv.step(model.predict(obs, deterministic=True)[0])
+                    s, done = max(s, float(info[0].get("is_success", 0.0))), bool(d[0])
+                succ.append(s)
+            curve.append(float(np.mean(succ)))
+        else:
+            curve.append(float(evaluate_policy(model, evalenv, b["episodes"], deterministic=True)[0]))
+
+    def due(n: int) -> bool:  # an evaluation point of ours, before the last (taken after learn())
+        return first_eval <= n < b["steps"] and (n - b["warmup"]) % b["epoch"] == 0
+
     class EvalAt(BaseCallback):
-        """Evaluate where ours does: after the warm-up and every epoch's steps."""
+        """Evaluate where ours does: after the warm-up and every epoch's steps, once their updates
+        are done (on-policy: when the next rollout starts, after the last one's update)."""
 
         def _on_step(self) -> bool:
-            n = self.num_timesteps
-            if n >= first_eval and (n - b["warmup"]) % b["epoch"] == 0:
-                if on_policy:
-                    sync_envs_normalization(self.training_env, evalenv)
-                if method == "her":
-                    succ = []
-                    for _ in range(b["episodes"]):
-                        obs, done, s = evalenv.reset(), False, 0.0
-                        while not done:
-                            obs, _, d, info = evalenv.step(self.model.predict(obs, deterministic=True)[0])
-                            s, done = max(s, float(info[0].get("is_success", 0.0))), bool(d[0])
-                        succ.append(s)
-                    curve.append(float(np.mean(succ)))
-                else:
-                    curve.append(float(evaluate_policy(self.model, evalenv, b["episodes"], deterministic=True)[0]))
+            if not on_policy and due(self.num_timesteps):
+                evaluate(self.model)
             return True
+
+        def _on_rollout_start(self) -> None:
+            if on_policy and due(self.num_timesteps):
+                evaluate(self.model)
 
     torch.manual_seed(seed)
     common = dict(seed=seed, device="cpu", verbose=0)
@@ -192,17 +202,24 @@ def run_sb3(method: str, seed: int, b: Dict[str, int]) -> Dict[str, Any]:
                     replay_buffer_kwargs=dict(n_sampled_goal=HER["k"], goal_selection_strategy="future"),
                     policy_kwargs=dict(net_arch=list(HER["hidden"])), **common)
     model.learn(total_timesteps=b["steps"], callback=EvalAt())
+    evaluate(model)
     return {"final": curve[-1], "env_steps": int(model.num_timesteps), "curve": curve, "resumed": False}
 
 
 # -- cells ----------------------------------------------------------------------------------------
 def run_cell(cell_args) -> str:
     method, impl, seed, scale, cell = cell_args
-    os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
     torch.set_num_threads(1)
     os.makedirs(cell, exist_ok=True)
+    try:  # another benchmark process on the same root may have the cell
+        os.close(os.open(os.path.join(cell, ".running"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return f"{method} {impl} seed {seed}: skipped (another process has it; remove {cell}/.running after a kill)"
+    if os.path.isfile(os.path.join(cell, "result.json")):
+        os.remove(os.path.join(cell, ".running"))
+        return f"{method} {impl} seed {seed}: already done"
     b = budget(method, scale)
     t0 = time.time()
     res = run_ours(method, seed, b, cell) if impl == "ours" else run_sb3(method, seed, b)
@@ -211,6 +228,7 @@ def run_cell(cell_args) -> str:
     with open(os.path.join(cell, "result.json.tmp"), "w") as f:
         json.dump(res, f)
     os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
+    os.remove(os.path.join(cell, ".running"))
     return f"{method} {impl} seed {seed}: final {res['final']:.3f}, {res['steps_per_s']:.1f} env steps/s, {res['wall_s']:.0f} s"
 
 
@@ -233,7 +251,8 @@ def report(root: str, methods, impls, seeds) -> None:
                       + (" (some cells resumed: their speed covers the last part only)" if any(r["resumed"] for r in rs) else ""))
         if all(rows.get(i) for i in ("ours", "sb3")):
             ours, sb3 = rows["ours"], rows["sb3"]
-            ratio = np.mean([r["steps_per_s"] for r in ours]) / np.mean([r["steps_per_s"] for r in sb3])
+            whole = [r["steps_per_s"] for r in ours if not r["resumed"]]  # a resumed cell's wall is partial
+            ratio = np.mean(whole) / np.mean([r["steps_per_s"] for r in sb3]) if whole else float("nan")
             f_o, f_s = [r["final"] for r in ours], [r["final"] for r in sb3]
             met = np.mean(f_o) >= np.mean(f_s) - np.std(f_s)
             print(f"{m:5s} ratio ours/sb3 env steps/s = {ratio:.2f}; ours mean {np.mean(f_o):.3f} vs sb3 "
@@ -247,6 +266,7 @@ def main() -> int:
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--impls", default="ours,sb3")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     p.add_argument("--procs", type=int, default=2, help="cells at a time (one thread each)")
     p.add_argument("--scale", type=float, default=1.0, help="budget multiplier (smoke runs)")
     p.add_argument("--report", action="store_true", help="print the table of the cells done and exit")
@@ -257,7 +277,11 @@ def main() -> int:
     if bad:
         print(f"error: unknown method or implementation {bad}; methods {', '.join(METHODS)}, impls ours, sb3", file=sys.stderr)
         return 2
-    seeds = list(range(args.seeds))
+    if args.seeds < 1 or args.first_seed < 0 or args.procs < 1 or not args.scale > 0:
+        print("error: --seeds and --procs must be >= 1, --first-seed >= 0, --scale > 0", file=sys.stderr)
+        return 2
+    os.environ["OMP_NUM_THREADS"] = "1"  # one thread per cell; the spawned workers inherit it
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     if not args.report:
         cells = [(m, i, s, args.scale, os.path.join(args.root, m, f"{i}_s{s}")) for m in methods for s in seeds for i in impls]
         todo = [c for c in cells if not os.path.isfile(os.path.join(c[4], "result.json"))]

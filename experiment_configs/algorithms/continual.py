@@ -47,7 +47,13 @@ def continual_schema() -> Schema:
 
 
 def check_stream(variant: Dict[str, Any]) -> None:
-    """Cross-field checks shared by every continual algorithm."""
+    """Cross-field checks shared by every continual off-policy algorithm."""
+    check_stream_keys(variant)
+    check_buffer_size(variant)
+
+
+def check_stream_keys(variant: Dict[str, Any]) -> None:
+    """The `continual` group's cross-field checks, shared by every continual algorithm."""
     c = variant["continual"]
     stream_tasks(c["stream"], c["num_tasks"] or None)
     if c["steps_per_task"] % c["eval_every"]:
@@ -55,7 +61,6 @@ def check_stream(variant: Dict[str, Any]) -> None:
     if c["random_steps_per_task"] > c["steps_per_task"]:
         raise ConfigError(f"continual/random_steps_per_task ({c['random_steps_per_task']}) exceeds continual/steps_per_task ({c['steps_per_task']})")
     load_references(c["references"], c["steps_per_task"])
-    check_buffer_size(variant)
 
 
 def num_epochs(variant: Dict[str, Any]) -> int:

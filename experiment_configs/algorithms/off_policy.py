@@ -62,11 +62,21 @@ OFF_POLICY_QUICK = {
 }
 
 
-def check_env(variant: Dict[str, Any]) -> None:
-    """The single env of a run exists, and takes its env_kwargs."""
-    validate_env_name(variant["env"])
-    if variant["env_kwargs"]["new_goal_each_episode"] and not variant["env"].startswith(("metaworld/", "goal/metaworld/")):
-        raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{variant['env']}'")
+def check_env(variant: Dict[str, Any]) -> Optional[gym.Env]:
+    """The single env of a run exists, has continuous actions and takes its env_kwargs; a gym env
+    is built once to see its spaces (returned, closed; None for MetaWorld's, which always fit)."""
+    name = variant["env"]
+    validate_env_name(name)
+    if variant["env_kwargs"]["new_goal_each_episode"] and not name.startswith(("metaworld/", "goal/metaworld/")):
+        raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{name}'")
+    if not name.startswith("gym/"):
+        return None
+    try:
+        env = make_env(name, 0)
+    except ValueError as e:  # UnknownEnvError (discrete actions), NotAGoalEnv (dict observations without goals)
+        raise ConfigError(str(e)) from None
+    env.close()
+    return env
 
 
 def check_off_policy(variant: Dict[str, Any]) -> None:

@@ -6,8 +6,9 @@ env's info). A sampled transition i of an episode is relabelled with probability
 (k relabels per original transition): its goal becomes the achieved goal of a transition j >= i of
 the same episode, drawn uniformly (the episode so far, for one still running), the goal part of
 its observation and next observation is replaced, and its reward is recomputed by the env's
-`compute_reward(achieved goal of s_{i+1}, new goal)`. Goal envs here never terminate, so terminals
-stay as stored. Observations are [observation, desired goal] (lifelong_rl.envs.goal_env.FlatGoalEnv).
+`compute_reward(achieved goal of s_{i+1}, new goal)`. Terminals stay as stored: the goal envs here
+(MetaWorld goal tasks, Fetch) never terminate; an env that ends its episode on success (a maze with
+`continuing_task=False`) would need them recomputed too, which this buffer does not do. Observations are [observation, desired goal] (lifelong_rl.envs.goal_env.FlatGoalEnv).
 """
 from __future__ import annotations
 

@@ -91,12 +91,6 @@ def check_goal_env(env: gym.Env, name: str) -> None:
         raise NotAGoalEnv(not_a_goal_env(name))
 
 
-def require_flat_goal_env(env: gym.Env, name: str) -> None:
-    """NotAGoalEnv unless `env` (from make_env) is a flattened goal env."""
-    if not isinstance(env, FlatGoalEnv):
-        raise NotAGoalEnv(not_a_goal_env(name))
-
-
 class FlatGoalEnv(gym.ObservationWrapper):
     """[observation, desired_goal] as one float32 vector; `info["achieved_goals"]` after every step."""
 

@@ -12,7 +12,8 @@ gradients clipped to a global norm; the epochs stop early once the approximate K
 E[(r - 1) - log r] passes 1.5 x `target_kl` (when set).
 
 NPG (Kakade 2001, "A Natural Policy Gradient"; the normalised step of Rajeswaran et al. 2017,
-"Towards Generalization and Simplicity in Continuous Control"), one step per rollout:
+"Towards Generalization and Simplicity in Continuous Control", written with TRPO's delta: the
+step's KL, where Rajeswaran et al.'s sqrt(delta / g.F^-1 g) makes it delta / 2), one step per rollout:
 
     g     = grad E[log pi(a|s) A]                        at theta_old
     F v   = grad (grad KL(pi_old || pi_theta) . v) + damping v      (Fisher-vector product: the KL's Hessian)
@@ -74,7 +75,6 @@ class PolicyGradientTrainer:
         self.vf_lr, self.vf_epochs, self.vf_batch_size = vf_lr, vf_epochs, vf_batch_size
         self.normalize_advantage, self.max_grad_norm = normalize_advantage, max_grad_norm
         self.rng = np.random.default_rng(seed)
-        self.vf_optimizer = torch.optim.Adam(vf.parameters(), lr=vf_lr)
         self._n_updates = 0
         self._last_stats: Dict[str, torch.Tensor] = {}
 
@@ -89,14 +89,17 @@ class PolicyGradientTrainer:
         return normalize(batch["advantages"]) if self.normalize_advantage else batch["advantages"]
 
     def fit_value(self, buffer) -> torch.Tensor:
+        """`vf_epochs` passes of minibatches of L_vf; returns the last pass's mean loss."""
         for _ in range(self.vf_epochs):
+            losses = []
             for mb in buffer.minibatches(self.vf_batch_size, self.rng):
                 loss = self.value_loss(self.to_torch(mb))
                 self.vf_optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self._clip(self.vf.parameters())
                 self.vf_optimizer.step()
-        return loss.detach()
+                losses.append(loss.detach())
+        return torch.stack(losses).mean()
 
     def _clip(self, params) -> None:
         if self.max_grad_norm > 0:
@@ -122,6 +125,7 @@ class PolicyGradientTrainer:
         return all(bool(torch.isfinite(v).all()) for v in self._last_stats.values())
 
     def reset_optimizers(self) -> None:
+        """Fresh optimizers (made here at construction too, and at task switches)."""
         for k, (params, lr) in self._optimizer_specs().items():
             setattr(self, k, self._make_optimizer(k, params, lr))
 
@@ -169,13 +173,13 @@ class PPOTrainer(PolicyGradientTrainer):
                          normalizer=normalizer)
         self.lr, self.clip_range, self.update_epochs, self.batch_size = lr, clip_range, update_epochs, batch_size
         self.ent_coef, self.vf_coef, self.target_kl, self.adam_eps = ent_coef, vf_coef, target_kl, adam_eps
-        self.optimizer = self._make_optimizer("optimizer", self._params(), lr)
-        del self.vf_optimizer  # one optimizer for actor and critic, as in the paper's shared-loss form
+        self.reset_optimizers()
 
     def _params(self):
         return list(self.policy.parameters()) + list(self.vf.parameters())
 
     def _optimizer_specs(self) -> Dict[str, Any]:
+        """One optimizer for actor and critic: the paper's shared loss."""
         return {"optimizer": (self._params(), self.lr)}
 
     def _make_optimizer(self, name, params, lr):
@@ -197,7 +201,9 @@ class PPOTrainer(PolicyGradientTrainer):
                 "vf_loss": vf_loss, "entropy": entropy, "approx_kl": approx_kl, "clip_fraction": clip_fraction}
 
     def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
-        losses = self.compute_losses(batch)
+        self.step(self.compute_losses(batch))
+
+    def step(self, losses: Dict[str, torch.Tensor]) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         losses["loss"].backward()
         self._clip(self._params())
@@ -207,9 +213,10 @@ class PPOTrainer(PolicyGradientTrainer):
     def train_on_rollout(self, buffer) -> None:
         for _ in range(self.update_epochs):
             for mb in buffer.minibatches(self.batch_size, self.rng):
-                self.train_from_torch(self.to_torch(mb))
-                if self.target_kl is not None and float(self._last_stats["approx_kl"]) > 1.5 * self.target_kl:
-                    break
+                losses = self.compute_losses(self.to_torch(mb))
+                if self.target_kl is not None and float(losses["approx_kl"]) > 1.5 * self.target_kl:
+                    break  # before this minibatch's step, which would move the policy further still
+                self.step(losses)
             else:
                 continue
             break
@@ -225,6 +232,7 @@ class NPGTrainer(PolicyGradientTrainer):
         super().__init__(policy, vf, seed, vf_lr, vf_epochs, vf_batch_size, normalize_advantage, normalizer=normalizer)
         self.step_size, self.cg_iters, self.cg_damping = step_size, cg_iters, cg_damping
         self._params = list(policy.parameters())
+        self.reset_optimizers()  # the value function's only: the policy moves by the natural step
 
     def kl(self, obs: torch.Tensor, old: torch.distributions.Normal) -> torch.Tensor:
         """Mean KL(pi_old || pi_theta) over the states."""
@@ -280,7 +288,7 @@ class VPGTrainer(PolicyGradientTrainer):
                  max_grad_norm: float = 0.0, normalizer: Optional[Normalizer] = None):
         super().__init__(policy, vf, seed, vf_lr, vf_epochs, vf_batch_size, normalize_advantage, max_grad_norm, normalizer)
         self.policy_lr = policy_lr
-        self.policy_optimizer = torch.optim.Adam(policy.parameters(), lr=policy_lr)
+        self.reset_optimizers()
 
     def _optimizer_specs(self) -> Dict[str, Any]:
         return {**super()._optimizer_specs(), "policy_optimizer": (self.policy.parameters(), self.policy_lr)}

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from experiment_configs.algorithms.continual import continual_evaluation, continual_schema, load_references
+from experiment_configs.algorithms.continual import check_stream_keys, continual_evaluation, continual_schema
 from experiment_configs.algorithms.on_policy import build_continual_on_policy, on_policy_agent
 from experiment_configs.common import Run
 from experiment_configs.configs.policy_gradient.ppo import schema as ppo_schema
 from lifelong_rl.continual.strategies import STRATEGIES
-from lifelong_rl.envs.streams import stream_tasks
 from lifelong_rl.policies.gaussian_policy import NormalizedMeanPolicy
 from lifelong_rl.trainers.policy_gradient import PPOTrainer
 from lifelong_rl.variants import ConfigError, Param, Schema
@@ -53,14 +52,14 @@ CONTRACT_CASES = {"finetune": {}}
 
 def check(variant: Dict[str, Any]) -> None:
     c, ak = variant["continual"], variant["algorithm_kwargs"]
-    stream_tasks(c["stream"], c["num_tasks"] or None)
+    check_stream_keys(variant)
     rollout = ak["rollout_steps"] * ak["num_envs"]
     if c["steps_per_task"] % rollout:
         raise ConfigError(f"continual/steps_per_task ({c['steps_per_task']}) must be a multiple of a rollout's env steps "
                           f"(algorithm_kwargs/rollout_steps x num_envs = {rollout})")
-    if c["steps_per_task"] % c["eval_every"]:
-        raise ConfigError(f"continual/steps_per_task ({c['steps_per_task']}) must be a multiple of continual/eval_every ({c['eval_every']})")
-    load_references(c["references"], c["steps_per_task"])
+    if c["eval_every"] % ak["num_envs"]:
+        raise ConfigError(f"continual/eval_every ({c['eval_every']}) must be a multiple of algorithm_kwargs/num_envs "
+                          f"({ak['num_envs']}): a vector step is num_envs env steps")
 
 
 def make_strategy(run: Run):

@@ -8,11 +8,13 @@ lifelong_rl/continual/strategies/, experiment_configs/algorithms/continual.py.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Dict
 
 from experiment_configs.configs.continual.continual_sac import (METHODS, QUICK_STREAM, check as check_sac,
                                                                 continual_off_policy_schema, stream_builder)
 from experiment_configs.configs.q_learning.td3 import exploration_schema, schema as td3_schema, td3_agent
+from lifelong_rl.policies.deterministic_policy import NoisyPolicy
 from lifelong_rl.variants import Schema
 
 NAME = "continual_td3"
@@ -31,10 +33,13 @@ check = check_sac
 
 
 def one_policy_for_all_tasks(agent: Callable[..., Dict[str, Any]]):
-    """The stream agent of a single-task agent builder: its policies serve every task."""
+    """The stream agent of a deterministic-actor agent builder: one actor for every task, each task's
+    exploration with a noise process of its own (interleaved tasks never share an OU state)."""
     def stream_agent(variant, obs_dim, action_dim, device, tasks, strategy) -> Dict[str, Any]:
         out = agent(variant, obs_dim, action_dim, device, strategy=strategy)
-        out["task_policies"] = [(out["exploration_policy"], out["evaluation_policy"])] * len(tasks)
+        explore = out["exploration_policy"]
+        out["task_policies"] = [(NoisyPolicy(explore.policy, copy.deepcopy(explore.noise)), out["evaluation_policy"])
+                                for _ in tasks]
         return out
 
     return stream_agent

@@ -3,7 +3,8 @@ al. 2017 ("Towards Generalization and Simplicity in Continuous Control"), on one
 
 Defaults: the KL step delta 0.01, 15 conjugate-gradient steps with damping 0.1, value function
 fit by 10 epochs of minibatches of 128 at lr 1e-3 (sb3-contrib TRPO's values, for a like-for-like
-comparison; Rajeswaran et al. use delta 0.05), 2048-step rollouts, 64-64 tanh networks.
+comparison; Rajeswaran et al.'s normalised step 0.05 is a KL of about 0.025 in these terms),
+2048-step rollouts, 64-64 tanh networks.
 
 Files that define its behaviour: lifelong_rl/trainers/policy_gradient.py (NPGTrainer: the
 Fisher-vector product, conjugate gradient and the step), and as for PPO the policy, the vector

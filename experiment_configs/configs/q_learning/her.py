@@ -16,16 +16,15 @@ import dataclasses
 import importlib.util
 from typing import Any, Dict
 
-from experiment_configs.algorithms.off_policy import (OFF_POLICY_QUICK, build_off_policy, check_off_policy,
-                                                      off_policy_evaluation, off_policy_schema)
-from experiment_configs.common import Run, sac_trainer_schema
+from experiment_configs.algorithms.off_policy import (OFF_POLICY_QUICK, build_off_policy, check_env, off_policy_evaluation,
+                                                      off_policy_schema)
+from experiment_configs.common import Run, check_buffer_size, sac_trainer_schema
 from experiment_configs.configs.q_learning.ddpg import ddpg_agent
 from experiment_configs.configs.q_learning.sac import sac_agent
 from experiment_configs.configs.q_learning.td3 import exploration_schema, schema as td3_schema, td3_agent
 from lifelong_rl.data_management.fields import Field, transition_fields
 from lifelong_rl.data_management.her_buffer import HERReplayBuffer
-from lifelong_rl.envs.goal_env import NotAGoalEnv, require_flat_goal_env
-from lifelong_rl.envs.make_env import make_env
+from lifelong_rl.envs.goal_env import FlatGoalEnv, not_a_goal_env
 from lifelong_rl.variants import ConfigError, Param, Schema, defaults
 
 NAME = "her"
@@ -58,18 +57,17 @@ if importlib.util.find_spec("gymnasium_robotics"):  # the robotics extra
 
 
 def check(variant: Dict[str, Any]) -> None:
-    check_off_policy(variant)
+    env = check_env(variant)  # a goal/ env is a goal env by its name; a gym one is built to see
+    check_buffer_size(variant)
+    if env is not None and not isinstance(env, FlatGoalEnv) or variant["env"].startswith("metaworld/"):
+        raise ConfigError(not_a_goal_env(variant["env"]))
     base, d = variant["her_kwargs"]["base"], defaults(schema())
-    other = {"sac": TD3_ONLY, "td3": SAC_ONLY, "ddpg": SAC_ONLY | TD3_ONLY}[base]
-    changed = sorted(k for k in other if variant["trainer_kwargs"][k] != d["trainer_kwargs"][k])
-    if changed:
-        raise ConfigError(f"her_kwargs/base={base} does not use trainer_kwargs/{', trainer_kwargs/'.join(changed)}")
-    try:
-        env = make_env(variant["env"], 0)
-        env.close()
-        require_flat_goal_env(env, variant["env"])
-    except NotAGoalEnv as e:
-        raise ConfigError(str(e)) from None
+    unused = [f"trainer_kwargs/{k}" for k in sorted({"sac": TD3_ONLY, "td3": SAC_ONLY, "ddpg": SAC_ONLY | TD3_ONLY}[base])
+              if variant["trainer_kwargs"][k] != d["trainer_kwargs"][k]]
+    if base == "sac":
+        unused += [f"exploration_kwargs/{k}" for k, x in variant["exploration_kwargs"].items() if x != d["exploration_kwargs"][k]]
+    if unused:
+        raise ConfigError(f"her_kwargs/base={base} does not use {', '.join(unused)}")
 
 
 def her_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device) -> Dict[str, Any]:
