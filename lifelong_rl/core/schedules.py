@@ -221,6 +221,8 @@ class OnPolicySchedule(SteppedSchedule):
                 "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
 
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
+        """The rollout buffer is always kept, whatever `save_buffer` says: a rollout in progress (a
+        continual epoch may end inside one) is part of the run's state, and it is small."""
         return {"env_steps": self.env_steps, "buffer": self.buffer.state_dict(),
                 "collectors": [c.state_dict() for c in self.collectors],
                 "rollout_collector": self.collectors.index(self._rollout_collector) if self._rollout_collector else None,
