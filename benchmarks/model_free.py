@@ -25,7 +25,6 @@ observations and rewards (running statistics, clipped at 10: SB3's VecNormalize)
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import multiprocessing as mp
 import os

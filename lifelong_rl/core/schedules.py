@@ -11,7 +11,7 @@ Implemented:
   updates (`train_every`).
 - `OnPolicySchedule` (PPO, NPG, VPG): vector steps of a VectorCollector (one gymnasium.vector env
   per task, chosen through `pick`) into a RolloutBuffer; a full rollout gets GAE and the trainer's
-  update; the observation / reward normaliser lives in its state_dict.
+  update; the observation / reward normaliser is the trainer's (its state is the policy's).
 
 Sketched here (docs only, no classes yet) so their needs shape the hooks; later issues fill them:
 - model-based (MBPO, PETS-style MPC, LOOP): the off-policy step loop plus a model fit every N env
@@ -65,6 +65,12 @@ class SteppedSchedule(Schedule):
 
     def env_steps_total(self) -> int:
         return self.env_steps
+
+    def diagnostics(self) -> Dict[str, float]:
+        """The exploration episodes since the last call, and the collectors' totals."""
+        return {**self.collectors[0].stats.pop("exploration/"),  # one EpisodeStats for every collector of a stream
+                "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
+                "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
 
     def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
         out = {"final evaluation return": last_row.get("evaluation/Average Returns")}
@@ -146,12 +152,7 @@ class OffPolicySchedule(SteppedSchedule):
         return self.collect_and_train(self.steps_per_epoch, lambda step: (self.collectors[0], False))
 
     def diagnostics(self) -> Dict[str, float]:
-        return {
-            "replay_buffer/size": len(self.buffer),
-            **self.stats.pop("exploration/"),
-            "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
-            "exploration/num paths total": sum(c.num_paths_total for c in self.collectors),
-        }
+        return {"replay_buffer/size": len(self.buffer), **super().diagnostics()}
 
     # -- snapshots -------------------------------------------------------------------------------
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
@@ -187,7 +188,6 @@ class OnPolicySchedule(SteppedSchedule):
                  logger: Logger, device: torch.device, steps_per_epoch: int, eval_episodes: int = 1):
         self.trainer, self.buffer, self.logger, self.device = trainer, buffer, logger, device
         self.collectors = list(collectors)
-        self.stats: EpisodeStats = self.collectors[0].stats
         self.eval_collector, self.eval_episodes, self.steps_per_epoch = eval_collector, eval_episodes, steps_per_epoch
         self.env_steps = 0
         self._rollout_collector = None
@@ -214,11 +214,6 @@ class OnPolicySchedule(SteppedSchedule):
 
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         return self.collect_and_train(self.steps_per_epoch, lambda step: (self.collectors[0], False))
-
-    def diagnostics(self) -> Dict[str, float]:
-        return {**self.stats.pop("exploration/"),
-                "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
-                "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
 
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
         """The rollout buffer is always kept, whatever `save_buffer` says: a rollout in progress (a

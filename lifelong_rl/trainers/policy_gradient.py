@@ -27,7 +27,7 @@ NPG and VPG fit the value function separately: `vf_epochs` passes of minibatches
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
