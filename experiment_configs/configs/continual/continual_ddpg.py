@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from experiment_configs.configs.continual.continual_sac import (QUICK_STREAM, check as check_sac, continual_off_policy_schema,
                                                                 stream_builder)
-from experiment_configs.configs.continual.continual_td3 import DETERMINISTIC_METHODS, TASK_IDS, one_policy_for_all_tasks
+from experiment_configs.configs.continual.continual_td3 import DETERMINISTIC_METHODS, TASK_IDS, deterministic_stream_agent
 from experiment_configs.configs.q_learning.ddpg import ddpg_agent, schema as ddpg_schema
 from experiment_configs.configs.q_learning.td3 import exploration_schema
 from lifelong_rl.variants import Schema
@@ -25,4 +25,4 @@ QUICK = {**QUICK_STREAM, "continual/stream": "reach,push"}
 CONTRACT_CASES = {"finetune": {}, "perfect_memory_ou": {"continual": {"cl_method": "perfect_memory"},
                                                         "exploration_kwargs": {"noise": "ou", "sigma": 0.2}}}
 check = check_sac
-build, evaluation_setup = stream_builder(one_policy_for_all_tasks(ddpg_agent))
+build, evaluation_setup = stream_builder(deterministic_stream_agent(ddpg_agent))

@@ -32,7 +32,7 @@ CONTRACT_CASES = {m: {"continual": {"cl_method": m}} for m in ("l2", "multitask"
 check = check_sac
 
 
-def one_policy_for_all_tasks(agent: Callable[..., Dict[str, Any]]):
+def deterministic_stream_agent(agent: Callable[..., Dict[str, Any]]):
     """The stream agent of a deterministic-actor agent builder: one actor for every task, each task's
     exploration with a noise process of its own (interleaved tasks never share an OU state)."""
     def stream_agent(variant, obs_dim, action_dim, device, tasks, strategy) -> Dict[str, Any]:
@@ -45,4 +45,4 @@ def one_policy_for_all_tasks(agent: Callable[..., Dict[str, Any]]):
     return stream_agent
 
 
-build, evaluation_setup = stream_builder(one_policy_for_all_tasks(td3_agent))
+build, evaluation_setup = stream_builder(deterministic_stream_agent(td3_agent))

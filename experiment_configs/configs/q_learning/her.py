@@ -31,6 +31,7 @@ NAME = "her"
 BASES = {"sac": sac_agent, "td3": td3_agent, "ddpg": ddpg_agent}
 SAC_ONLY = set(sac_trainer_schema()) - set(td3_schema()["trainer_kwargs"])
 TD3_ONLY = {"policy_delay", "target_noise", "target_noise_clip"}
+UNUSED_BY = {"sac": TD3_ONLY, "td3": SAC_ONLY, "ddpg": SAC_ONLY | TD3_ONLY}  # trainer keys a base does not take
 
 
 def schema() -> Schema:
@@ -62,8 +63,7 @@ def check(variant: Dict[str, Any]) -> None:
     if env is not None and not isinstance(env, FlatGoalEnv) or variant["env"].startswith("metaworld/"):
         raise ConfigError(not_a_goal_env(variant["env"]))
     base, d = variant["her_kwargs"]["base"], defaults(schema())
-    unused = [f"trainer_kwargs/{k}" for k in sorted({"sac": TD3_ONLY, "td3": SAC_ONLY, "ddpg": SAC_ONLY | TD3_ONLY}[base])
-              if variant["trainer_kwargs"][k] != d["trainer_kwargs"][k]]
+    unused = [f"trainer_kwargs/{k}" for k in sorted(UNUSED_BY[base]) if variant["trainer_kwargs"][k] != d["trainer_kwargs"][k]]
     if base == "sac":
         unused += [f"exploration_kwargs/{k}" for k, x in variant["exploration_kwargs"].items() if x != d["exploration_kwargs"][k]]
     if unused:
@@ -72,8 +72,7 @@ def check(variant: Dict[str, Any]) -> None:
 
 def her_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device) -> Dict[str, Any]:
     base = variant["her_kwargs"]["base"]
-    drop = {"sac": TD3_ONLY, "td3": SAC_ONLY, "ddpg": SAC_ONLY | TD3_ONLY}[base]
-    v = {**variant, "trainer_kwargs": {k: x for k, x in variant["trainer_kwargs"].items() if k not in drop}}
+    v = {**variant, "trainer_kwargs": {k: x for k, x in variant["trainer_kwargs"].items() if k not in UNUSED_BY[base]}}
     return BASES[base](v, obs_dim, action_dim, device)
 
 
