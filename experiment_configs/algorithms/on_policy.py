@@ -15,7 +15,7 @@ from lifelong_rl.core.schedules import OnPolicySchedule
 from lifelong_rl.data_management.fields import Field
 from lifelong_rl.data_management.normalizer import Normalizer
 from lifelong_rl.data_management.rollout_buffer import RolloutBuffer, rollout_fields
-from lifelong_rl.envs.make_env import episode_length, make_env
+from lifelong_rl.envs.make_env import episode_length
 from lifelong_rl.models.networks import Mlp
 from lifelong_rl.policies.gaussian_policy import ActorCritic, GaussianPolicy, NormalizedMeanPolicy, orthogonal_init
 from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector
@@ -105,9 +105,8 @@ def rollout_buffer(variant: Dict[str, Any], obs_dim: int, action_dim: int) -> Ro
 
 def build_on_policy(run: Run, make_trainer: TrainerBuilder) -> Tuple[TrainingLoop, List]:
     v, ak = run.variant, run.variant["algorithm_kwargs"]
-    fns = [lambda i=i: make_env(v["env"], run.seeds.child(f"env/exploration/{i}"), max_path_length=ak["max_path_length"],
-                                goal_seed=run.seeds.child("goal"), **v["env_kwargs"]) for i in range(ak["num_envs"])]
-    venv = make_vector_env(fns, ak["vector_mode"])
+    venv = make_vector_env([lambda i=i: single_env(v, run.seeds, f"exploration/{i}") for i in range(ak["num_envs"])],
+                           ak["vector_mode"])
     eval_env = single_env(v, run.seeds, "evaluation")
     length = episode_length(eval_env)
     obs_dim, action_dim = eval_env.observation_space.shape[0], eval_env.action_space.shape[0]

@@ -248,9 +248,12 @@ class NPGTrainer(PolicyGradientTrainer):
 
         return fvp
 
+    def policy_loss(self, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """-E[log pi(a|s) A]: the negated surrogate whose gradient at theta_old is g."""
+        return -(self.policy.log_prob(batch["observations"], batch["actions"]) * self.advantages(batch)).mean()
+
     def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        surrogate = (self.policy.log_prob(batch["observations"], batch["actions"]) * self.advantages(batch)).mean()
-        return {"policy_loss": -surrogate, "vf_loss": self.value_loss(batch)}
+        return {"policy_loss": self.policy_loss(batch), "vf_loss": self.value_loss(batch)}
 
     def natural_step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """The NPG step on `batch` (the whole rollout); returns the step and its statistics."""
@@ -258,7 +261,7 @@ class NPGTrainer(PolicyGradientTrainer):
         with torch.no_grad():
             d = self.policy(obs)
             old = torch.distributions.Normal(d.loc.clone(), d.scale.clone())
-        policy_loss = self.compute_losses(batch)["policy_loss"]
+        policy_loss = self.policy_loss(batch)
         g = torch.cat([x.reshape(-1) for x in torch.autograd.grad(-policy_loss, self._params)])
         fvp = self.fisher_vector_product(obs, old)
         x = conjugate_gradient(fvp, g, self.cg_iters)
@@ -293,14 +296,17 @@ class VPGTrainer(PolicyGradientTrainer):
     def _optimizer_specs(self) -> Dict[str, Any]:
         return {**super()._optimizer_specs(), "policy_optimizer": (self.policy.parameters(), self.policy_lr)}
 
-    def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    def policy_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         dist = self.policy(batch["observations"])
         log_prob = dist.log_prob(batch["actions"]).sum(-1)
-        return {"policy_loss": -(log_prob * self.advantages(batch)).mean(), "entropy": dist.entropy().sum(-1).mean(),
-                "vf_loss": self.value_loss(batch)}
+        return {"policy_loss": -(log_prob * self.advantages(batch)).mean(), "entropy": dist.entropy().sum(-1).mean()}
+
+    def compute_losses(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return {**self.policy_losses(batch), "vf_loss": self.value_loss(batch)}
 
     def train_from_torch(self, batch: Dict[str, torch.Tensor]) -> None:
-        losses = self.compute_losses(batch)
+        """One Adam step of the policy (the value function is fit apart: `fit_value`)."""
+        losses = self.policy_losses(batch)
         self.policy_optimizer.zero_grad(set_to_none=True)
         losses["policy_loss"].backward()
         self._clip(self.policy.parameters())
