@@ -100,8 +100,10 @@ def replay_buffer(variant: Dict[str, Any], env: gym.Env, seed: int) -> ReplayBuf
     return ReplayBuffer(variant["replay_buffer_size"], fields, seed=seed)
 
 
-def build_off_policy(run: Run, make_agent: AgentBuilder,
-                     make_buffer: BufferBuilder = replay_buffer) -> Tuple[TrainingLoop, List[gym.Env]]:
+def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuilder = replay_buffer,
+                     schedule_class: type = OffPolicySchedule) -> Tuple[TrainingLoop, List[gym.Env]]:
+    """The loop of a single-task off-policy run; the agent's optional "schedule_kwargs" go to
+    `schedule_class` (ModelBasedSchedule: the model's fit, rollouts and planners)."""
     v, ak = run.variant, run.variant["algorithm_kwargs"]
     expl_env, eval_env = single_env(v, run.seeds, "exploration"), single_env(v, run.seeds, "evaluation")
     length = episode_length(expl_env)
@@ -109,14 +111,16 @@ def build_off_policy(run: Run, make_agent: AgentBuilder,
     buffer = make_buffer(v, expl_env, run.seeds.child("buffer"))
     agent = make_agent(v, obs_dim, action_dim, run.device)
     steps = ak["num_expl_steps_per_train_loop"] * ak["num_train_loops_per_epoch"]
-    schedule = OffPolicySchedule(
+    # A method without a policy to update (MPC) has no batch_size, num_trains_per_train_loop or loop keys.
+    schedule = schedule_class(
         agent["trainer"], buffer, [StepCollector(expl_env, agent["exploration_policy"], length)],
         PathCollector(eval_env, agent["evaluation_policy"], length), run.logger, run.device,
-        batch_size=ak["batch_size"], steps_per_epoch=steps,
-        updates_per_step=ak["num_trains_per_train_loop"] / ak["num_expl_steps_per_train_loop"],
-        train_every=1 if ak["loop"] == "online" else ak["num_expl_steps_per_train_loop"],
+        batch_size=ak.get("batch_size", 1), steps_per_epoch=steps,
+        updates_per_step=ak.get("num_trains_per_train_loop", 0) / ak["num_expl_steps_per_train_loop"],
+        train_every=1 if ak.get("loop", "online") == "online" else ak["num_expl_steps_per_train_loop"],
         warmup_steps=ak["min_num_steps_before_training"],
         eval_episodes=max(1, ak["num_eval_steps_per_epoch"] // length) if ak["num_eval_steps_per_epoch"] else 0,
+        **agent.get("schedule_kwargs", {}),
     )
     log = v["logging"]
     loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])

@@ -162,10 +162,13 @@ class TrainingLoop:
         timings["time/training (s)"] = info.get("train_time", 0.0)
         timings["time/env steps per s"] = info.get("env_steps", 0) / max(epoch_time, 1e-9)
         timings["time/updates per s (bare)"] = info.get("updates", 0) / max(info.get("train_time", 0.0), 1e-9)
+        timings.update({k: v for k, v in info.items() if k.startswith("time/")})  # a schedule's own timings
         row = lg.dump_tabular(timings)
         shown = [f"{k.split('/')[-1].lower()} {v:.3f}" for k, v in eval_stats.items() if k in SHOWN]
+        planning = timings.get("time/planning per env step (s)")
         lg.log(f"epoch {epoch}: {', '.join(shown) or 'no evaluation'}, "
-               f"{timings['time/env steps per s']:.1f} env steps/s, epoch {epoch_time:.1f}s")
+               f"{timings['time/env steps per s']:.1f} env steps/s, epoch {epoch_time:.1f}s"
+               + (f", planning {1000 * planning:.1f} ms per env step" if planning is not None else ""))
         return row
 
     # -- snapshots and resume ------------------------------------------------------------------

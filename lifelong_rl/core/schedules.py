@@ -124,8 +124,7 @@ class OffPolicySchedule(SteppedSchedule):
             collector, random_action = pick(self.env_steps)
             self.env_step(collector, random_action)
             self.env_steps += 1
-            if self.env_step_hook is not None:
-                self.env_step_hook(self.env_steps, self.buffer)
+            self.after_env_step()
             if random_action or len(self.buffer) < self.batch_size:
                 continue
             ready += 1
@@ -142,8 +141,15 @@ class OffPolicySchedule(SteppedSchedule):
     def env_step(self, collector: StepCollector, random_action: bool) -> None:
         collector.collect_one_step(self.buffer, random_action)
 
+    def after_env_step(self) -> None:
+        if self.env_step_hook is not None:
+            self.env_step_hook(self.env_steps, self.buffer)
+
+    def sample_batch(self) -> Dict[str, Any]:
+        return self.buffer.random_batch(self.batch_size)
+
     def train_step(self) -> None:
-        batch = self.buffer.random_batch(self.batch_size)
+        batch = self.sample_batch()
         self.trainer.train_from_torch({k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()})
 
     def train_epoch(self, epoch: int) -> Dict[str, float]:
@@ -178,6 +184,87 @@ class OffPolicySchedule(SteppedSchedule):
             self.logger.log(f"the snapshot holds no replay buffer: the first epoch refills it with {self.warmup_steps} "
                             "random steps (the run is no longer the uninterrupted one; --save-replay-buffer "
                             "makes snapshots that resume exactly)", always=True)
+
+
+class ModelBasedSchedule(OffPolicySchedule):
+    """The off-policy step loop of a model-based method (PETS-style MPC, MBPO, LOOP): uniformly random
+    warm-up steps, then a fit of the dynamics model on the whole real buffer, again every
+    `model_train_every` env steps; with `rollouts` (MBPO) branched model rollouts after the first fit
+    and every `rollouts.rollout_every` env steps, and batches mixing real and model data. `planners`:
+    the MPC policies whose planning time per env step is logged. The trainer is a
+    ModelBasedTrainer (the model's fit, and the policy's trainer if the method has one, which
+    updates `updates_per_step` times per env step)."""
+
+    MIN_FIT_SAMPLES = 10
+
+    def __init__(self, *args, model_train_every: int, rollouts=None, planners: Sequence = (), **kwargs):
+        """OffPolicySchedule's arguments, and the model's."""
+        super().__init__(*args, **kwargs)
+        self.model_train_every, self.rollouts, self.planners = model_train_every, rollouts, list(planners)
+        self._times = {"time/model fit (s)": 0.0, "time/model rollouts (s)": 0.0}
+        self._in_warmup = False
+
+    def start(self) -> None:
+        self._in_warmup = True  # no fits between the warm-up's random steps
+        super().start()
+        self._in_warmup = False
+        self.fit_model()
+        self.after_fit()
+
+    def fit_model(self) -> None:
+        """The model on every real transition of the buffer."""
+        b = self.buffer
+        if len(b) < self.MIN_FIT_SAMPLES:
+            return
+        n = len(b)
+        t = time.perf_counter()
+        self.trainer.dynamics.fit(b.observations[:n], b.actions[:n], b.rewards[:n], b.terminals[:n],
+                                  b.next_observations[:n])
+        self._times["time/model fit (s)"] += time.perf_counter() - t
+
+    def after_env_step(self) -> None:
+        if self._in_warmup:
+            return
+        if self.env_steps % self.model_train_every == 0:
+            self.fit_model()
+        if self.rollouts is not None and self.env_steps % self.rollouts.rollout_every == 0:
+            self.after_fit()
+
+    def after_fit(self) -> None:
+        """MBPO: fresh branched rollouts into the model buffer."""
+        if self.rollouts is None:
+            return
+        t = time.perf_counter()
+        self.rollouts.generate(self.buffer, self.env_steps)
+        self._times["time/model rollouts (s)"] += time.perf_counter() - t
+
+    def sample_batch(self) -> Dict[str, Any]:
+        return self.buffer.random_batch(self.batch_size) if self.rollouts is None else \
+            self.rollouts.batch(self.buffer, self.batch_size)
+
+    def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
+        info = super().collect_and_train(num_steps, pick)
+        times = [p.pop_planning_time() for p in self.planners]
+        if any(x is not None for x in times):
+            info["time/planning per env step (s)"] = max(x for x in times if x is not None)
+        info.update(self._times)
+        self._times = dict.fromkeys(self._times, 0.0)
+        return info
+
+    def diagnostics(self) -> Dict[str, float]:
+        return {**super().diagnostics(), **({} if self.rollouts is None else self.rollouts.diagnostics())}
+
+    def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
+        state = super().state_dict(save_buffer)
+        state["rollouts"] = None if self.rollouts is None else self.rollouts.state_dict(save_buffer)
+        return state
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.rollouts is not None:
+            self.rollouts.load_state_dict(state["rollouts"])
+            if state["rollouts"]["buffer"] is None:  # regenerated (not the uninterrupted run, as the refill)
+                self.rollouts.generate(self.buffer, self.env_steps)
 
 
 class OnPolicySchedule(SteppedSchedule):

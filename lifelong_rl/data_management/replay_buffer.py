@@ -62,6 +62,25 @@ class ReplayBuffer:
         for t in range(n):
             self.add_sample(**{k: np.asarray(v)[t] for k, v in path.items()})
 
+    def add_batch(self, **batch: np.ndarray) -> None:
+        """Many transitions at once (arrays with a leading sample axis, reshaped to each field's
+        shape), written as add_sample would write them one by one."""
+        self._check(batch)
+        n = len(batch["observations"])
+        if n == 0:
+            return
+        if type(self)._write_index is not ReplayBuffer._write_index:  # a buffer with its own placement
+            for i in range(n):
+                self.add_sample(**{k: v[i] for k, v in batch.items()})
+            return
+        idx = (self._top + np.arange(n)) % self.max_size
+        if n > self.max_size:  # only the last max_size survive, as one by one
+            idx, batch = idx[-self.max_size:], {k: v[-self.max_size:] for k, v in batch.items()}
+        for name, value in batch.items():
+            getattr(self, name)[idx] = np.asarray(value).reshape(len(idx), *self.fields[name].shape)
+        self._top = int((self._top + n) % self.max_size)
+        self._size = min(self._size + n, self.max_size)
+
     def random_indices(self, batch_size: int) -> np.ndarray:
         if self._size == 0:
             raise RuntimeError("cannot sample from an empty replay buffer")

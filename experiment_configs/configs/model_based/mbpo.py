@@ -1,0 +1,88 @@
+"""MBPO (Janner et al. 2019, "When to Trust Your Model: Model-Based Policy Optimization") on one env.
+
+A probabilistic ensemble is fitted to the real buffer every `model_kwargs/train_every` env steps;
+every `mbpo_kwargs/rollout_every` env steps, branched k-step rollouts of the policy from real states
+fill a model buffer; SAC updates `num_trains_per_train_loop / num_expl_steps_per_train_loop` times per
+env step on batches of a `real_ratio` share of real data and the rest model data.
+
+Defaults: MBPO's Hopper settings (7 members, 5 elites, [200] * 4; a fit and 100k rollouts every 250
+steps; k from 1 at 20k steps to 15 at 100k; 20 SAC updates per env step with 5% real data; 5000
+random steps), except that the reward and termination are learned (`model_kwargs/termination=given`
+uses the hand-written Hopper rule, as MBPO's code does).
+
+Files that define its behaviour: lifelong_rl/trainers/mbpo.py (rollouts, the length schedule, the
+data mix), lifelong_rl/trainers/sac.py (the losses), lifelong_rl/models/dynamics.py,
+lifelong_rl/trainers/dynamics_trainer.py, lifelong_rl/core/schedules.py (ModelBasedSchedule).
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Dict
+
+import torch
+
+from experiment_configs.algorithms.model_based import check_model, dynamics, model_schema
+from experiment_configs.algorithms.off_policy import OFF_POLICY_QUICK, build_off_policy, off_policy_evaluation, off_policy_schema
+from experiment_configs.common import Run, check_buffer_size, sac_trainer_schema
+from experiment_configs.configs.model_based.mpc import MODEL_QUICK
+from experiment_configs.configs.q_learning.sac import sac_agent
+from lifelong_rl.core.schedules import ModelBasedSchedule
+from lifelong_rl.core.seeding import RunSeeds
+from lifelong_rl.data_management.fields import transition_fields
+from lifelong_rl.data_management.replay_buffer import ReplayBuffer
+from lifelong_rl.trainers.mbpo import ModelRollouts
+from lifelong_rl.trainers.model_based import ModelBasedTrainer
+from lifelong_rl.variants import ConfigError, Param, Schema
+
+NAME = "mbpo"
+
+
+def schema() -> Schema:
+    s = off_policy_schema(NAME, sac_trainer_schema(), **model_schema(), mbpo_kwargs={
+        "rollout_every": Param(250, "env steps between generations of model rollouts", "int", low=1),
+        "rollout_batch_size": Param(100_000, "rollouts (start states from the real buffer) per generation", "int", low=1),
+        "rollout_length_schedule": Param([20_000, 100_000, 1, 15], "start step, end step, k at start, k at end: "
+                                         "the rollout length k, linear in env steps in between", "ints"),
+        "model_buffer_size": Param(400_000, "model buffer capacity (transitions; sets how many generations are kept)",
+                                   "int", low=1),
+        "real_ratio": Param(0.05, "share of real transitions in each SAC batch", "float", low=0.0, high=1.0),
+    })
+    s["env"] = Param("gym/Hopper-v5", "gym/<Id> or metaworld/<task>-v3", "str")
+    ak = s["algorithm_kwargs"]
+    ak["num_trains_per_train_loop"] = Param(20_000, "SAC updates per train loop (MBPO: 20 per env step)", "int", low=0)
+    ak["num_eval_steps_per_epoch"] = Param(1000, "evaluation steps per epoch (whole episodes); 0: none", "int", low=0)
+    return s
+
+
+QUICK = {**OFF_POLICY_QUICK, **MODEL_QUICK, "mbpo_kwargs/rollout_every": 50, "mbpo_kwargs/rollout_batch_size": 64,
+         "mbpo_kwargs/rollout_length_schedule": [100, 200, 1, 3], "mbpo_kwargs/model_buffer_size": 1000}
+CONTRACT_CASES = {"inverted_pendulum": {"env": "gym/InvertedPendulum-v5"},
+                  "hopper_given_termination": {"env": "gym/Hopper-v5", "model_kwargs": {"termination": "given"}}}
+
+
+def check(variant: Dict[str, Any]) -> None:
+    check_model(variant)
+    check_buffer_size(variant)
+    if len(variant["mbpo_kwargs"]["rollout_length_schedule"]) != 4 or min(variant["mbpo_kwargs"]["rollout_length_schedule"]) < 0:
+        raise ConfigError("mbpo_kwargs/rollout_length_schedule must be 4 non-negative ints: start step, end step, "
+                          "k at start, k at end")
+
+
+def mbpo_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
+               seeds: RunSeeds) -> Dict[str, Any]:
+    agent = sac_agent(variant, obs_dim, action_dim, device)
+    fit, model = dynamics(variant, obs_dim, action_dim, device, seeds)
+    mb = variant["mbpo_kwargs"]
+    model_buffer = ReplayBuffer(mb["model_buffer_size"], transition_fields(obs_dim, action_dim), seed=seeds.child("model_buffer"))
+    rollouts = ModelRollouts(model, agent["trainer"].policy, model_buffer, mb["rollout_every"], mb["rollout_batch_size"],
+                             mb["rollout_length_schedule"], mb["real_ratio"], device)
+    return {**agent, "trainer": ModelBasedTrainer(fit, agent["trainer"]),
+            "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "rollouts": rollouts}}
+
+
+def build(run: Run):
+    return build_off_policy(run, partial(mbpo_agent, seeds=run.seeds), schedule_class=ModelBasedSchedule)
+
+
+def evaluation_setup(run: Run, env_seed=None):
+    return off_policy_evaluation(run, partial(mbpo_agent, seeds=run.seeds), env_seed)
