@@ -5,6 +5,7 @@ experiment_configs/configs/<family>/ that defines NAME is an algorithm; it holds
   RESUME_NEEDS_BUFFER   (optional, default False) a resume without the buffer in the snapshot is refused
   schema()              every variant key with its type, range or choices and one-line doc
   QUICK                 overrides for a smoke run (--quick)
+  PRESETS               (optional) named overrides (--preset NAME), e.g. sizes for a GPU
   CONTRACT_CASES        variant overrides the registry-wide contract test runs (tests/test_contract.py)
   check(variant)        cross-field checks of a complete variant (raise ConfigError)
   build(run)            (TrainingLoop, envs to close)
@@ -66,6 +67,13 @@ def default_variant(name: str) -> Dict[str, Any]:
 
 def quick_overrides(name: str) -> Dict[str, Any]:
     return copy.deepcopy(get(name).QUICK)
+
+
+def preset_overrides(name: str, preset: str) -> Dict[str, Any]:
+    presets = getattr(get(name), "PRESETS", {})
+    if preset not in presets:
+        raise ConfigError(f"--preset: algorithm '{name}' has no preset '{preset}'; valid: {', '.join(sorted(presets)) or 'none'}")
+    return copy.deepcopy(presets[preset])
 
 
 def validate(variant: Dict[str, Any], check_cuda: bool = True) -> Dict[str, Any]:

@@ -103,6 +103,8 @@ def build_parser(description: str = "", extra_flags: Optional[Dict[str, Tuple[st
     p.add_argument("--dry-run", action="store_true", help="print the expanded variants as JSON and run nothing")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest snapshot")
     p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke run")
+    p.add_argument("--preset", metavar="NAME", help="a named set of sizes the algorithm offers (mpc: gpu, Lu et al.'s "
+                                                     "planner sizes); applied after --quick, before --set")
     return p
 
 
@@ -113,6 +115,9 @@ def variants_from_args(args: argparse.Namespace, variant: Dict[str, Any], sweep_
     v = merge_variant(registry.default_variant(name), variant)
     if args.quick:
         for k, val in registry.quick_overrides(name).items():
+            set_path(v, k, copy.deepcopy(val))
+    if args.preset:
+        for k, val in registry.preset_overrides(name, args.preset).items():
             set_path(v, k, copy.deepcopy(val))
     simple = {
         ("--env", "env"): args.env, ("--seed", "seed"): args.seed, ("--device", "device"): args.device,

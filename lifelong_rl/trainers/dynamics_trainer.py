@@ -90,6 +90,7 @@ class DynamicsTrainer:
         score = (lambda: self.holdout_mse(x_hold, y_hold)) if n_hold else (lambda: self.holdout_mse(x_train, y_train))
 
         best = score()
+        before = float(best.mean())
         best_state = {k: v.clone() for k, v in e.state_dict().items()}
         epochs = steps = since = 0
         n_train, E = len(train), e.ensemble_size
@@ -123,10 +124,12 @@ class DynamicsTrainer:
                 break
         best_state["elites"] = torch.argsort(best)[:e.num_elites]
         e.load_state_dict(best_state)
+        self.holdout_scores = best  # each member's held-out error at its kept weights
         self.num_fits += 1
         self._last = {
             "model/train loss": float(loss.detach()), "model/holdout mse (elites)": float(best[best_state["elites"]].mean()),
-            "model/holdout mse (all)": float(best.mean()), "model/epochs": float(epochs), "model/grad steps": float(steps),
+            "model/holdout mse (all)": float(best.mean()), "model/holdout mse before fit (all)": before,
+            "model/epochs": float(epochs), "model/grad steps": float(steps),
             "model/fits": float(self.num_fits), "model/transitions": float(n),
         }
         self.fit_time = time.perf_counter() - t0
