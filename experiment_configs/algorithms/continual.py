@@ -115,7 +115,10 @@ StreamAgentBuilder = Callable[..., Dict[str, Any]]
 
 
 def build_continual(run: Run, make_agent: StreamAgentBuilder, strategy: CLStrategy, task_schedule: str,
-                    one_hot: bool, method_name: str) -> Tuple[TrainingLoop, List[gym.Env]]:
+                    one_hot: bool, method_name: str, schedule_class: type = OffPolicySchedule) -> Tuple[TrainingLoop, List[gym.Env]]:
+    """The continual loop of an off-policy method; the agent's optional "schedule_kwargs" go to
+    `schedule_class` (ModelBasedSchedule for the model-based methods, whose MPC has no updates and
+    so no batch_size / updates_per_step keys)."""
     v, c = run.variant, run.variant["continual"]
     tasks, expl_envs, length = stream_envs(v, run.seeds, "exploration", one_hot)
     _, eval_envs, _ = stream_envs(v, run.seeds, "evaluation", one_hot)
@@ -124,10 +127,11 @@ def build_continual(run: Run, make_agent: StreamAgentBuilder, strategy: CLStrate
     agent = make_agent(v, obs_dim, action_dim, run.device, tasks, strategy)
     stats = EpisodeStats()  # one set of exploration statistics for every task's collector
     collectors = [StepCollector(e, agent["task_policies"][i][0], length, task_id=i, stats=stats) for i, e in enumerate(expl_envs)]
-    inner = OffPolicySchedule(agent["trainer"], buffer, collectors, None, run.logger, run.device,
-                              batch_size=v["algorithm_kwargs"]["batch_size"], steps_per_epoch=c["eval_every"],
-                              updates_per_step=v["algorithm_kwargs"]["updates_per_step"],
-                              env_step_hook=agent.get("env_step_hook"))
+    ak = v["algorithm_kwargs"]
+    inner = schedule_class(agent["trainer"], buffer, collectors, None, run.logger, run.device,
+                           batch_size=ak.get("batch_size", 1), steps_per_epoch=c["eval_every"],
+                           updates_per_step=ak.get("updates_per_step", 0.0), env_step_hook=agent.get("env_step_hook"),
+                           **agent.get("schedule_kwargs", {}))
     eval_collectors = [PathCollector(e, agent["task_policies"][i][1], length) for i, e in enumerate(eval_envs)]
     return continual_loop(run, inner, tasks, eval_collectors, strategy, task_schedule, method_name), expl_envs + eval_envs
 

@@ -3,11 +3,15 @@ fit, the model (with the reward / termination given by hand where asked), the MP
 ModelBasedSchedule through the off-policy builder."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 
+from experiment_configs.algorithms.continual import build_continual, check_stream_keys, continual_evaluation, continual_schema
 from experiment_configs.algorithms.off_policy import check_env
+from experiment_configs.common import Run, check_buffer_size
+from lifelong_rl.continual.strategies import STRATEGIES
+from lifelong_rl.core.schedules import ModelBasedSchedule
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.envs.model_functions import REWARDS, TERMINATIONS
 from lifelong_rl.models.dynamics import DynamicsModel, ProbabilisticEnsemble
@@ -15,7 +19,7 @@ from lifelong_rl.models.networks import ACTIVATIONS
 from lifelong_rl.planners import PLANNERS
 from lifelong_rl.policies.mpc_policy import PROPAGATIONS, MPCPolicy, PriorPolicy, ValueFn
 from lifelong_rl.trainers.dynamics_trainer import DynamicsTrainer
-from lifelong_rl.variants import ConfigError, Param, Schema
+from lifelong_rl.variants import ConfigError, Param, Schema, has_key
 
 SOURCES = ("learned", "given")
 
@@ -66,7 +70,11 @@ def planner_schema(planner: str = "mppi", horizon: int = 15, population: int = 1
 def check_model(variant: Dict[str, Any]) -> None:
     """The env exists; the ensemble's elites fit in it; a reward / termination given by hand exists for it."""
     check_env(variant)
-    m, name = variant["model_kwargs"], variant["env"]
+    check_model_keys(variant, variant["env"])
+
+
+def check_model_keys(variant: Dict[str, Any], name: str) -> None:
+    m = variant["model_kwargs"]
     if m["num_elites"] > m["ensemble_size"]:
         raise ConfigError(f"model_kwargs/num_elites ({m['num_elites']}) exceeds model_kwargs/ensemble_size ({m['ensemble_size']})")
     for key, table in (("reward", REWARDS), ("termination", TERMINATIONS)):
@@ -76,7 +84,8 @@ def check_model(variant: Dict[str, Any]) -> None:
 
 
 def dynamics(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device, seeds: RunSeeds):
-    """(DynamicsTrainer, DynamicsModel) of the variant's `model_kwargs`."""
+    """(DynamicsTrainer, DynamicsModel) of the variant's `model_kwargs` (on a stream, with no "env"
+    key, both are learned: check_continual_model refuses "given")."""
     m = variant["model_kwargs"]
     ensemble = ProbabilisticEnsemble(obs_dim, action_dim, m["ensemble_size"], m["num_elites"], m["hidden_sizes"],
                                      m["activation"], learn_reward=m["reward"] == "learned",
@@ -84,8 +93,9 @@ def dynamics(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: tor
     trainer = DynamicsTrainer(ensemble, m["lr"], batch_size=m["batch_size"], holdout_ratio=m["holdout_ratio"],
                               max_holdout=m["max_holdout"], patience=m["patience"], max_epochs=m["max_epochs"],
                               max_grad_steps=m["max_grad_steps"], seed=seeds.child("model"))
-    model = DynamicsModel(ensemble, REWARDS.get(variant["env"]) if m["reward"] == "given" else None,
-                          TERMINATIONS.get(variant["env"]) if m["termination"] == "given" else None)
+    env = variant.get("env")
+    model = DynamicsModel(ensemble, REWARDS[env] if m["reward"] == "given" else None,
+                          TERMINATIONS[env] if m["termination"] == "given" else None)
     return trainer, model
 
 
@@ -99,3 +109,65 @@ def mpc_policy(variant: Dict[str, Any], model, action_dim: int, device: torch.de
     planner = kind(p["horizon"], action_dim, p["population"], p["iterations"], **extra)
     return MPCPolicy(model, planner, p["num_particles"], p["propagation"], p["discount"], value_fn=value_fn,
                      prior_policy=prior_policy, prior_samples=prior_samples, device=str(device))
+
+
+# -- on a task stream (the continual wrapper) ---------------------------------------------------------
+CONTINUAL_METHODS = ("finetune", "perfect_memory", "reservoir")  # the CL methods that only shape the buffer
+SINGLE_TASK_KEYS = ("loop", "num_epochs", "max_path_length", "num_eval_steps_per_epoch", "num_expl_steps_per_train_loop",
+                    "num_trains_per_train_loop", "num_train_loops_per_epoch", "min_num_steps_before_training")
+
+
+def continual_model_based_schema(name: str, single_task: Schema, updates: bool) -> Schema:
+    """A model-based method's keys on a MetaWorld stream: its single-task keys without the env and the
+    epoch / episode keys (the stream sets them), `updates_per_step` if it trains a policy, and the
+    `continual` group with the buffer-shaping CL methods."""
+    s = dict(single_task)
+    s.update(algorithm=Param(name, "registered algorithm name", "str"), exp_name=Param(name, s["exp_name"].doc, "str"))
+    del s["env"], s["env_kwargs"]
+    s["algorithm_kwargs"] = {k: p for k, p in s["algorithm_kwargs"].items() if k not in SINGLE_TASK_KEYS}
+    if updates:
+        s["algorithm_kwargs"]["updates_per_step"] = Param(1.0, "policy updates per env step after a task's random steps",
+                                                          "float", low=0.0)
+    s["continual"] = {
+        **continual_schema(),
+        "cl_method": Param("finetune", "continual-learning method: finetune (the buffer emptied at each switch), "
+                           "perfect_memory (kept), reservoir", "str", choices=CONTINUAL_METHODS),
+        "task_id": Param("one_hot", "task identity: none or one-hot in the observation", "str", choices=("none", "one_hot")),
+    }
+    return s
+
+
+def continual_quick(schema: Schema, *quick: Dict[str, Any]) -> Dict[str, Any]:
+    """The smoke-run overrides (single-task QUICK, the streams' QUICK_STREAM) that `schema` has keys for."""
+    return {k: v for q in quick for k, v in q.items() if has_key(schema, k)}
+
+
+def check_continual_model(variant: Dict[str, Any]) -> None:
+    check_stream_keys(variant)
+    if "batch_size" in variant["algorithm_kwargs"]:
+        check_buffer_size(variant)
+    check_model_keys(variant, "a MetaWorld stream")
+
+
+def continual_model_based(agent: Callable[..., Dict[str, Any]]):
+    """(build, evaluation_setup) of a model-based method on a stream from its single-task agent
+    builder (variant, obs_dim, action_dim, device, seeds): one model and policy for every task."""
+    def stream_agent(seeds: RunSeeds):
+        def make(variant, obs_dim, action_dim, device, tasks, strategy) -> Dict[str, Any]:
+            out = agent(variant, obs_dim, action_dim, device, seeds=seeds)
+            return {**out, "task_policies": [(out["exploration_policy"], out["evaluation_policy"])] * len(tasks)}
+        return make
+
+    def strategy(run: Run):
+        return STRATEGIES[run.variant["continual"]["cl_method"]](0.0, run.seeds.child("strategy"))
+
+    def build(run: Run):
+        c = run.variant["continual"]
+        return build_continual(run, stream_agent(run.seeds), strategy(run), "sequential", c["task_id"] == "one_hot",
+                               c["cl_method"], schedule_class=ModelBasedSchedule)
+
+    def evaluation_setup(run: Run, env_seed=None):
+        return continual_evaluation(run, stream_agent(run.seeds), strategy(run), run.variant["continual"]["task_id"] == "one_hot",
+                                    env_seed)
+
+    return build, evaluation_setup

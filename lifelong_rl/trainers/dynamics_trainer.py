@@ -7,7 +7,8 @@ negative log-likelihood of the normalised targets on its own bootstrap of the tr
     L   = sum_i L_i + 0.01 * (sum max_logvar - sum min_logvar)      (the soft bounds' penalty)
 
 with L2 weight decay per layer (PETS: 2.5e-5, 5e-5, 7.5e-5, 7.5e-5 on the hidden layers, 1e-4 on
-the output layer). A held-out split (a `holdout_ratio` share, at most `max_holdout`) is scored by
+the output layer). An epoch is a bootstrap pass over the training split, at least 25 minibatches
+(on little data a pass is a handful of steps, and the patience would stop an untrained fit). A held-out split (a `holdout_ratio` share, at most `max_holdout`) is scored by
 each member's mean squared error after every epoch; a member's best weights are kept, and the fit
 stops when no member improved by more than 1% for `patience` epochs, or at `max_epochs` /
 `max_grad_steps` (checked at every step). The `num_elites` members with the lowest held-out error
@@ -25,6 +26,7 @@ from lifelong_rl.models.dynamics import ProbabilisticEnsemble
 
 PETS_WEIGHT_DECAYS = (2.5e-5, 5e-5, 7.5e-5, 7.5e-5, 1e-4)
 LOGVAR_BOUND_COEF = 0.01
+MIN_EPOCH_BATCHES = 25
 
 
 def gaussian_nll(mean: torch.Tensor, logvar: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -96,9 +98,11 @@ class DynamicsTrainer:
         n_train, E = len(train), e.ensemble_size
         loss = torch.zeros(())
         while True:
-            # A bootstrap of the training split for each member, in minibatches.
-            idx = torch.as_tensor(self.rng.integers(0, n_train, size=(E, n_train)), device=device)
-            for start in range(0, n_train, self.batch_size):
+            # A bootstrap of the training split for each member, in minibatches; at least
+            # MIN_EPOCH_BATCHES of them, so that on little data an epoch (and the patience) still means training.
+            size = max(n_train, self.batch_size * MIN_EPOCH_BATCHES)
+            idx = torch.as_tensor(self.rng.integers(0, n_train, size=(E, size)), device=device)
+            for start in range(0, size, self.batch_size):
                 b = idx[:, start:start + self.batch_size]
                 loss = self.loss(x_train[b], y_train[b])
                 self.optimizer.zero_grad(set_to_none=True)
