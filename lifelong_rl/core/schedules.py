@@ -12,11 +12,11 @@ Implemented:
 - `OnPolicySchedule` (PPO, NPG, VPG): vector steps of a VectorCollector (one gymnasium.vector env
   per task, chosen through `pick`) into a RolloutBuffer; a full rollout gets GAE and the trainer's
   update; the observation / reward normaliser is the trainer's (its state is the policy's).
+- `ModelBasedSchedule` (PETS-style MPC, MBPO, LOOP): the off-policy step loop plus a fit of the
+  dynamics model every N env steps and (MBPO) model rollouts into a second buffer; the ensemble and
+  its optimizer are in the trainer's state dict, the model buffer in the schedule's.
 
 Sketched here (docs only, no classes yet) so their needs shape the hooks; later issues fill them:
-- model-based (MBPO, PETS-style MPC, LOOP): the off-policy step loop plus a model fit every N env
-  steps and model rollouts into a second buffer; the dynamics ensemble and its optimizer go in the
-  trainer's state dict, the model buffer in the schedule's.
 - offline (MOPO, MOReL, behaviour cloning): the dataset from agent_data/ loaded into a buffer when
   the schedule is built (so a resume has it too), `train_epoch` only updates, `evaluate` as off-policy.
 - reset-free (lifelong envs, LiSP, DADS): a collector whose episode never ends (one reset at the

@@ -68,7 +68,7 @@ CONTRACT_CASES = {
     "inverted_pendulum_mppi": {},
     "pendulum_cem_given_ts1": {"env": "gym/Pendulum-v1", "model_kwargs": {"reward": "given", "termination": "given"},
                                "planner_kwargs": {"planner": "cem", "propagation": "ts1"}},
-    "metaworld_rs": {"env": "metaworld/reach-v3", "planner_kwargs": {"planner": "rs"}},
+    "pendulum_rs_learned": {"env": "gym/Pendulum-v1", "planner_kwargs": {"planner": "rs"}},  # MetaWorld: continual_mpc
 }
 check = check_model
 
