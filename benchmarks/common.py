@@ -1,8 +1,11 @@
-"""Helpers for benchmark scripts: run variants through the launcher and read their progress.csv."""
+"""Helpers for benchmark scripts: run variants through the launcher and read their progress.csv;
+cells (one run each, in <root>/...) claimed by one process at a time and run in a process pool."""
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
-from typing import Dict, List
+import time
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,3 +20,28 @@ def mean_spread(values: List[float]) -> str:
     sample std (ddof=1) is sqrt(3/2) = 1.22 times larger."""
     v = np.asarray(values, dtype=float)
     return f"{v.mean():.3f} +- {v.std():.3f} (n={len(v)}, min {v.min():.3f}, max {v.max():.3f})"
+
+
+def claim_cell(cell: str) -> bool:
+    """Take the cell dir for this process (a `.running` file made exclusively); False if another
+    benchmark process on the same root has it. `release_cell` when done."""
+    os.makedirs(cell, exist_ok=True)
+    try:
+        os.close(os.open(os.path.join(cell, ".running"), os.O_CREAT | os.O_EXCL))
+        return True
+    except FileExistsError:
+        return False
+
+
+def release_cell(cell: str) -> None:
+    os.remove(os.path.join(cell, ".running"))
+
+
+def run_cells(run_cell: Callable[[tuple], str], todo: Sequence[tuple], procs: int) -> None:
+    """Each cell's arguments to `run_cell` in a pool of `procs` spawned processes (one cell per
+    process), printing the line each returns as it finishes."""
+    t0 = time.time()
+    with mp.get_context("spawn").Pool(procs, maxtasksperchild=1) as pool:
+        for line in pool.imap_unordered(run_cell, todo):
+            print(f"[{(time.time() - t0) / 60:.1f} min] {line}", flush=True)
+    print(f"wall {(time.time() - t0) / 60:.1f} min for {len(todo)} cells")

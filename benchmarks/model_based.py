@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -38,7 +37,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import mean_spread  # noqa: E402
+from common import claim_cell, mean_spread, release_cell, run_cells  # noqa: E402
 
 METHODS = ("mpc", "mbpo", "sac")
 HOPPER = dict(env="gym/Hopper-v5", warmup=2000, epoch=1000, epochs=13, eval_episodes=3)
@@ -85,10 +84,7 @@ def run_cell(cell_args) -> str:
     from lifelong_rl.core.logger import latest_snapshot
 
     torch.set_num_threads(1)
-    os.makedirs(cell, exist_ok=True)
-    try:  # another benchmark process on the same root may have the cell
-        os.close(os.open(os.path.join(cell, ".running"), os.O_CREAT | os.O_EXCL))
-    except FileExistsError:
+    if not claim_cell(cell):
         return f"{method} seed {seed}: skipped (another process has it; remove {cell}/.running after a kill)"
     run_dir = os.path.join(cell, "run")
     snap = latest_snapshot(run_dir) if os.path.isdir(run_dir) else None
@@ -109,7 +105,7 @@ def run_cell(cell_args) -> str:
     with open(os.path.join(cell, "result.json.tmp"), "w") as f:
         json.dump(res, f)
     os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
-    os.remove(os.path.join(cell, ".running"))
+    release_cell(cell)
     return f"{method} seed {seed}: final {res['final']:.1f}, {res['wall_s']:.0f} s"
 
 
@@ -174,11 +170,7 @@ def main() -> int:
         cells = [(m, s, args.scale, os.path.join(args.root, m, f"s{s}")) for m in sorted(methods, key=order.get) for s in seeds]
         todo = [c for c in cells if not os.path.isfile(os.path.join(c[3], "result.json"))]
         print(f"{len(todo)} of {len(cells)} cells to run in {args.root}, {args.procs} at a time", flush=True)
-        t0 = time.time()
-        with mp.get_context("spawn").Pool(args.procs, maxtasksperchild=1) as pool:
-            for line in pool.imap_unordered(run_cell, todo):
-                print(f"[{(time.time() - t0) / 60:.1f} min] {line}", flush=True)
-        print(f"wall {(time.time() - t0) / 60:.1f} min for {len(todo)} cells")
+        run_cells(run_cell, todo, args.procs)
     report(args.root, methods, seeds)
     return 0
 

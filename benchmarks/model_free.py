@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -35,7 +34,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import mean_spread  # noqa: E402
+from common import claim_cell, mean_spread, release_cell, run_cells  # noqa: E402
 
 METHODS = ("td3", "ddpg", "ppo", "npg", "her")
 HOPPER = "gym/Hopper-v5"
@@ -211,13 +210,10 @@ def run_cell(cell_args) -> str:
     import torch
 
     torch.set_num_threads(1)
-    os.makedirs(cell, exist_ok=True)
-    try:  # another benchmark process on the same root may have the cell
-        os.close(os.open(os.path.join(cell, ".running"), os.O_CREAT | os.O_EXCL))
-    except FileExistsError:
+    if not claim_cell(cell):
         return f"{method} {impl} seed {seed}: skipped (another process has it; remove {cell}/.running after a kill)"
     if os.path.isfile(os.path.join(cell, "result.json")):
-        os.remove(os.path.join(cell, ".running"))
+        release_cell(cell)
         return f"{method} {impl} seed {seed}: already done"
     b = budget(method, scale)
     t0 = time.time()
@@ -227,7 +223,7 @@ def run_cell(cell_args) -> str:
     with open(os.path.join(cell, "result.json.tmp"), "w") as f:
         json.dump(res, f)
     os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
-    os.remove(os.path.join(cell, ".running"))
+    release_cell(cell)
     return f"{method} {impl} seed {seed}: final {res['final']:.3f}, {res['steps_per_s']:.1f} env steps/s, {res['wall_s']:.0f} s"
 
 
@@ -285,11 +281,7 @@ def main() -> int:
         cells = [(m, i, s, args.scale, os.path.join(args.root, m, f"{i}_s{s}")) for m in methods for s in seeds for i in impls]
         todo = [c for c in cells if not os.path.isfile(os.path.join(c[4], "result.json"))]
         print(f"{len(todo)} of {len(cells)} cells to run in {args.root}, {args.procs} at a time", flush=True)
-        t0 = time.time()
-        with mp.get_context("spawn").Pool(args.procs, maxtasksperchild=1) as pool:
-            for line in pool.imap_unordered(run_cell, todo):
-                print(f"[{(time.time() - t0) / 60:.1f} min] {line}", flush=True)
-        print(f"wall {(time.time() - t0) / 60:.1f} min for {len(todo)} cells")
+        run_cells(run_cell, todo, args.procs)
     report(args.root, methods, impls, seeds)
     return 0
 
