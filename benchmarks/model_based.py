@@ -12,11 +12,11 @@ from its snapshot, so the same command again resumes a killed benchmark.
 
 Budget choices for a 2-core CPU (about 2 hours of wall time for 3 seeds of all three, 2 processes):
 - MBPO: 10 SAC updates per env step (MBPO uses 20), 5% real data, a model fit every 250 steps
-  capped at 500 gradient steps (warm-started), 20k rollouts every 250 steps (MBPO: 100k) into a
-  buffer of 80k (one epoch's generations, as MBPO), k = 1 (MBPO's schedule keeps k = 1 until 20k
+  capped at 500 gradient steps (warm-started), 20k rollouts every 250 steps (MBPO: 100k), SAC's
+  model data the last 4 generations (one epoch's, as MBPO), k = 1 (MBPO's schedule keeps k = 1 until 20k
   steps), the Hopper termination given by hand (as MBPO's code), the reward learned.
 - SAC: 1 update per env step, the library's defaults; same networks (256-256), batch and warm-up.
-- MPC: the CPU defaults of `mpc` (5 members of [128] * 3, MPPI with H 10, 100 candidates, 3
+- MPC: the CPU defaults of `mpc` (5 members of [128] * 3, MPPI with H 25, 64 candidates, 2
   iterations, TS-inf with one particle per member), the InvertedPendulum reward and termination
   given by hand (PETS gives its cost functions too), the model refitted every 200 steps.
 
@@ -65,7 +65,7 @@ def variant(method: str, seed: int, scale: float) -> Dict[str, Any]:
     if method == "mbpo":
         ak["num_trains_per_train_loop"] = 10 * epoch
         v["model_kwargs"].update(termination="given", max_grad_steps=500)
-        v["mbpo_kwargs"].update(rollout_batch_size=max(10, int(20_000 * scale)), model_buffer_size=max(10, int(80_000 * scale)))
+        v["mbpo_kwargs"].update(rollout_batch_size=max(10, int(20_000 * scale)), retain_generations=4)
     return v
 
 

@@ -223,7 +223,8 @@ def test_real_and_model_data_mix_on_fixed_buffers():
     real, fake = ReplayBuffer(100, fields, seed=0), ReplayBuffer(100, fields, seed=1)
     zeros = {k: np.zeros((50, *f.shape), f.dtype) for k, f in fields.items()}
     real.add_batch(**{**zeros, "rewards": np.ones((50, 1), np.float32)})
-    rollouts = ModelRollouts(None, None, fake, 1, 1, (0, 0, 1, 1), real_ratio=0.05, device=torch.device("cpu"))
+    rollouts = ModelRollouts(None, None, fake, 1, 1, (1, 1, 1, 1), retain_generations=100, real_ratio=0.05,
+                             device=torch.device("cpu"))
     assert (rollouts.batch(real, 256)["rewards"] == 1).all()  # all real while the model buffer is empty
     fake.add_batch(**{**zeros, "rewards": -np.ones((50, 1), np.float32)})
     batch = rollouts.batch(real, 256)
@@ -263,3 +264,25 @@ def test_add_batch_is_add_sample_one_by_one():
         assert len(a) == len(b) and a._top == b._top
         for k in fields:
             np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+
+
+def test_model_data_comes_from_the_last_generations():
+    fields = transition_fields(1, 1)
+    buf = ReplayBuffer(10, fields, seed=0)
+    zeros = {k: np.zeros((15, *f.shape), f.dtype) for k, f in fields.items()}
+    buf.add_batch(**{**zeros, "rewards": np.arange(15, dtype=np.float32)[:, None]})  # the ring keeps 5 .. 14
+    assert set(buf.random_batch(500, window=3)["rewards"][:, 0]) == {12.0, 13.0, 14.0}
+    assert set(buf.random_batch(500)["rewards"][:, 0]) == set(np.arange(5.0, 15.0))
+
+
+def test_mppi_with_a_diverged_candidate_still_weighs_the_others():
+    torch.manual_seed(0)
+    target = torch.tensor([[0.5], [-0.5]])
+
+    def returns(seqs):
+        r = -((seqs - target) ** 2).sum((1, 2))
+        r[0] = float("nan")
+        return r
+
+    plan = MPPI(2, 1, 500, 10, temperature=0.05).plan(returns, torch.zeros(2, 1))
+    assert (plan - target).abs().max() < 0.1

@@ -34,7 +34,7 @@ def model_schema(train_every: int = 250, ensemble_size: int = 7, num_elites: int
         "activation": Param("swish", "hidden activation", "str", choices=ACTIVATIONS),
         "lr": Param(1e-3, "Adam learning rate of the fit", "float", low=0.0),
         "batch_size": Param(256, "transitions per member per fit step", "int", low=1),
-        "holdout_ratio": Param(0.2, "share of the data held out to score members and stop the fit", "float", low=0.0, high=0.9),
+        "holdout_ratio": Param(0.2, "share of the data held out to score members and stop the fit", "float", low=0.0, high=0.5),
         "max_holdout": Param(5000, "at most this many held-out transitions", "int", low=1),
         "patience": Param(5, "fit epochs without a >1% held-out improvement before it stops", "int", low=1),
         "max_epochs": Param(0, "at most this many fit epochs per fit; 0: no cap", "int", low=0),

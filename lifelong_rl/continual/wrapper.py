@@ -74,7 +74,7 @@ class ContinualSchedule(Schedule):
     def _start_task(self, task: int) -> None:
         buf = self.inner.buffer
         if self.reset_buffer:
-            buf.clear()
+            self.inner.clear_buffers()
         if self.reset_optimizer:
             self.trainer.reset_optimizers()
         if self.reset_entropy:

@@ -66,6 +66,10 @@ class SteppedSchedule(Schedule):
     def env_steps_total(self) -> int:
         return self.env_steps
 
+    def clear_buffers(self) -> None:
+        """Empty the run's data (a continual task switch that resets the buffer)."""
+        self.buffer.clear()
+
     def diagnostics(self) -> Dict[str, float]:
         """The exploration episodes since the last call, and the collectors' totals."""
         return {**self.collectors[0].stats.pop("exploration/"),  # one EpisodeStats for every collector of a stream
@@ -242,6 +246,11 @@ class ModelBasedSchedule(OffPolicySchedule):
         return self.buffer.random_batch(self.batch_size) if self.rollouts is None else \
             self.rollouts.batch(self.buffer, self.batch_size)
 
+    def clear_buffers(self) -> None:
+        super().clear_buffers()
+        if self.rollouts is not None:  # the old task's model rollouts go too
+            self.rollouts.buffer.clear()
+
     def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
         info = super().collect_and_train(num_steps, pick)
         times = [p.pop_planning_time() for p in self.planners]
@@ -261,10 +270,8 @@ class ModelBasedSchedule(OffPolicySchedule):
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         super().load_state_dict(state)
-        if self.rollouts is not None:
+        if self.rollouts is not None:  # without a saved buffer, the refill's start() makes fresh rollouts
             self.rollouts.load_state_dict(state["rollouts"])
-            if state["rollouts"]["buffer"] is None:  # regenerated (not the uninterrupted run, as the refill)
-                self.rollouts.generate(self.buffer, self.env_steps)
 
 
 class OnPolicySchedule(SteppedSchedule):

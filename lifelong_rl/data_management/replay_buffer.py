@@ -86,9 +86,13 @@ class ReplayBuffer:
             raise RuntimeError("cannot sample from an empty replay buffer")
         return self.rng.integers(0, self._size, size=batch_size)
 
-    def random_batch(self, batch_size: int) -> Dict[str, np.ndarray]:
-        """A uniform sample of every field."""
-        idx = self.random_indices(batch_size)
+    def random_batch(self, batch_size: int, window: int = 0) -> Dict[str, np.ndarray]:
+        """A uniform sample of every field; with `window` > 0, of the `window` samples written last."""
+        if window:
+            back = self.rng.integers(0, min(window, self._size), size=batch_size)
+            idx = (self._top - 1 - back) % self.max_size
+        else:
+            idx = self.random_indices(batch_size)
         return {k: getattr(self, k)[idx] for k in self.fields}
 
     def task_indices(self, task_id: int) -> np.ndarray:

@@ -71,7 +71,7 @@ class ProbabilisticEnsemble(nn.Module):
     def fit_normalizers(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
         """Mean and std per dimension; a constant dimension keeps std 1."""
         for x, mean, std in ((inputs, self.input_mean, self.input_std), (targets, self.target_mean, self.target_std)):
-            s = x.std(0)
+            s = x.std(0, unbiased=False)  # one sample: 0, so std 1
             mean.copy_(x.mean(0))
             std.copy_(torch.where(s < 1e-6, torch.ones_like(s), s))
 
@@ -145,16 +145,17 @@ class DynamicsModel(nn.Module):
     def num_members(self) -> int:
         return self.ensemble.num_elites
 
-    def random_members(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def random_members(self, n: int) -> torch.Tensor:
         """A uniformly random elite for each of n rows (TS1)."""
-        return torch.randint(self.num_members, (n,), generator=generator, device=self.ensemble.elites.device)
+        return torch.randint(self.num_members, (n,), device=self.ensemble.elites.device)
 
     def step(self, obs: torch.Tensor, act: torch.Tensor, members: torch.Tensor
              ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(next_obs [B, obs], reward [B], terminal [B] bool) with row i from elite `members[i]`."""
+        """(next_obs [B, obs], reward [B], terminal [B] bool) with row i from elite `members[i]`; a
+        row whose prediction is not finite (a diverged model) is terminal."""
         e = self.ensemble
         y = e.sample_members(obs, act, e.elites[members], self.deterministic)
         next_obs = obs + y[:, :e.obs_dim]
         reward = y[:, e.obs_dim] if e.learn_reward else self.reward_fn(obs, act, next_obs)
         terminal = y[:, -1] > 0.5 if e.learn_terminal else self.termination_fn(obs, act, next_obs)
-        return next_obs, reward, terminal
+        return next_obs, reward, terminal | ~torch.isfinite(y).all(-1) | ~torch.isfinite(reward)

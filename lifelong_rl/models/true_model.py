@@ -4,7 +4,7 @@ state [qpos, qvel] (InvertedPendulum-v5). A reference for planners (PETS' "groun
 comparison), not a learned model."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import gymnasium as gym
 import mujoco
@@ -27,7 +27,7 @@ class MujocoTrueModel:
             raise ValueError(f"{env.spec.id if env.spec else env}: the observation is not the physics state [qpos, qvel]")
         self.reward_fn, self.termination_fn = reward_fn, termination_fn
 
-    def random_members(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def random_members(self, n: int) -> torch.Tensor:
         return torch.zeros(n, dtype=torch.long)
 
     def step(self, obs: torch.Tensor, act: torch.Tensor, members: torch.Tensor

@@ -86,8 +86,11 @@ class MPPI(Planner):
         for _ in range(self.iterations):
             eps = torch.randn(self.population, *mean.shape, device=mean.device) * self.init_std
             candidates = self._candidates((mean + self.smooth(eps)).clamp(-1, 1), prior)
-            r = torch.nan_to_num(returns(candidates), nan=-1e9, posinf=1e9, neginf=-1e9)  # a diverged model
-            lo, hi = r.min(), r.max()
+            r = returns(candidates)
+            finite = torch.isfinite(r)
+            lo = r[finite].min() if bool(finite.any()) else torch.zeros(())
+            r = torch.where(finite, r, lo)  # a diverged candidate counts as the worst finite one
+            hi = r.max()
             w = torch.softmax((r - lo) / (hi - lo + 1e-6) / self.temperature, 0)
             mean = (w[:, None, None] * candidates).sum(0)
         return mean

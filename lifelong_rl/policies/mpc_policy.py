@@ -52,16 +52,16 @@ class MPCPolicy:
         # Row r follows candidate r % n on member r // (n * k): each member holds an equal share.
         members = torch.arange(m, device=self.device).repeat_interleave(n * k)
         states = obs.expand(len(members), -1)
-        alive = torch.ones(len(members), device=self.device)
+        alive = torch.ones(len(members), dtype=torch.bool, device=self.device)
         total = torch.zeros(len(members), device=self.device)
         for t in range(sequences.shape[1]):
             if self.propagation == "ts1":
                 members = members[torch.randperm(len(members), device=self.device)]
             states, reward, done = self.model.step(states, sequences[:, t].repeat(m * k, 1), members)
-            total += self.discount ** t * alive * reward
-            alive = alive * (~done).float()
+            total += self.discount ** t * torch.where(alive, reward, 0.0)  # 0, not 0 * NaN, once terminated
+            alive = alive & ~done
         if self.value_fn is not None:
-            total += self.discount ** sequences.shape[1] * alive * self.value_fn(states)
+            total += self.discount ** sequences.shape[1] * torch.where(alive, self.value_fn(states), 0.0)
         return total.view(m * k, n).mean(0)
 
     def prior_sequences(self, obs: torch.Tensor) -> Optional[torch.Tensor]:

@@ -1,13 +1,15 @@
 """Fitting a probabilistic dynamics ensemble (lifelong_rl.models.dynamics) to transitions.
 
 As in PETS (Chua et al. 2018) and MBPO (Janner et al. 2019): each member minimises the Gaussian
-negative log-likelihood of the normalised targets on its own bootstrap of the training split,
+negative log-likelihood of the normalised targets on its own minibatches, drawn with replacement
+from the training split every epoch (as MBPO's and Lu et al.'s fits; PETS fixes one bootstrap per
+member),
 
     L_i = mean_{b, d} [ (mu_i - y)^2 * exp(-logvar_i) + logvar_i ]
     L   = sum_i L_i + 0.01 * (sum max_logvar - sum min_logvar)      (the soft bounds' penalty)
 
 with L2 weight decay per layer (PETS: 2.5e-5, 5e-5, 7.5e-5, 7.5e-5 on the hidden layers, 1e-4 on
-the output layer). An epoch is a bootstrap pass over the training split, at least 25 minibatches
+the output layer). An epoch is one such pass over the training split, at least 25 minibatches
 (on little data a pass is a handful of steps, and the patience would stop an untrained fit). A held-out split (a `holdout_ratio` share, at most `max_holdout`) is scored by
 each member's mean squared error after every epoch; a member's best weights are kept, and the fit
 stops when no member improved by more than 1% for `patience` epochs, or at `max_epochs` /
@@ -16,7 +18,6 @@ become the ensemble's elites: the only members that are sampled.
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Dict, Sequence
 
 import numpy as np
@@ -77,7 +78,6 @@ class DynamicsTrainer:
         """Fit to these transitions (normalisers refitted on them); returns the fit's statistics."""
         e = self.ensemble
         device = e.input_mean.device
-        t0 = time.perf_counter()
         as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)  # noqa: E731
         o, a, no = as_t(obs), as_t(actions), as_t(next_obs)
         targets = e.targets(o, as_t(rewards), as_t(terminals), no, e.learn_reward, e.learn_terminal)
@@ -91,8 +91,10 @@ class DynamicsTrainer:
         x_hold, y_hold, x_train, y_train = x[hold], y[hold], x[train], y[train]
         score = (lambda: self.holdout_mse(x_hold, y_hold)) if n_hold else (lambda: self.holdout_mse(x_train, y_train))
 
-        best = score()
-        before = float(best.mean())
+        before = float(score().mean())
+        # Every member starts unscored (as MBPO's fit): the weights of the last fit never saw the new
+        # data, and this fit's held-out split is drawn anew, so their score would flatter them.
+        best = torch.full((e.ensemble_size,), float("inf"), device=device)
         best_state = {k: v.clone() for k, v in e.state_dict().items()}
         epochs = steps = since = 0
         n_train, E = len(train), e.ensemble_size
@@ -113,7 +115,7 @@ class DynamicsTrainer:
                     break
             epochs += 1
             mse = score()
-            improved = (best - mse) / best.clamp_min(1e-12) > 0.01
+            improved = ~torch.isfinite(best) | (best - mse > 0.01 * best)  # > 1% better; all after the first epoch
             if bool(improved.any()):
                 for k, v in e.state_dict().items():  # keep each improved member's weights
                     if v.dim() == 3 and v.shape[0] == E:
@@ -136,7 +138,6 @@ class DynamicsTrainer:
             "model/epochs": float(epochs), "model/grad steps": float(steps),
             "model/fits": float(self.num_fits), "model/transitions": float(n),
         }
-        self.fit_time = time.perf_counter() - t0
         return dict(self._last)
 
     # -- the trainer's bookkeeping ---------------------------------------------------------------

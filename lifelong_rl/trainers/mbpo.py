@@ -4,7 +4,9 @@ model rollouts and the real / model data mix of SAC's batches.
 Every `rollout_every` env steps, `rollout_batch_size` states drawn uniformly from the real buffer
 start k-step rollouts of the current (stochastic) policy in the model, one random elite per row and
 step (TS1); each row stops after its first predicted termination. The transitions go to a model
-buffer (a ring of `model_buffer_size`, which sets how many generations are kept). The rollout length
+buffer, and batches draw from the last `retain_generations` generations' worth of it
+(retain_generations x rollout_batch_size x k transitions at the current k: MBPO's model_retain_epochs,
+counted in generations). The rollout length
 k grows linearly with env steps, `rollout_length_schedule` = (start step, end step, k at start, k
 at end) (MBPO's Hopper: 20k, 100k, 1, 15). Each SAC batch holds int(real_ratio * B) real
 transitions and the rest from the model buffer (MBPO: real_ratio 0.05).
@@ -48,8 +50,9 @@ def branched_rollouts(model: DynamicsModel, policy: TanhGaussianPolicy, start_ob
             break
         act = policy.sample(obs)[0]
         next_obs, reward, done = model.step(obs, act, model.random_members(len(obs)))
+        ok = torch.isfinite(next_obs).all(-1) & torch.isfinite(reward)  # a diverged row is dropped
         for k, v in zip(ROLLOUT_KEYS, (obs, act, reward, next_obs, done.float())):
-            out[k].append(v.cpu().numpy())
+            out[k].append(v[ok].cpu().numpy())
         obs = next_obs[~done]
     return {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
 
@@ -59,9 +62,10 @@ class ModelRollouts:
 
     def __init__(self, model: DynamicsModel, policy: TanhGaussianPolicy, model_buffer: ReplayBuffer,
                  rollout_every: int, rollout_batch_size: int, rollout_length_schedule: Sequence[int],
-                 real_ratio: float, device: torch.device):
+                 retain_generations: int, real_ratio: float, device: torch.device):
         self.model, self.policy, self.buffer = model, policy, model_buffer
         self.rollout_every, self.rollout_batch_size = rollout_every, rollout_batch_size
+        self.retain_generations = retain_generations
         self.schedule, self.real_ratio, self.device = tuple(rollout_length_schedule), real_ratio, device
         self.last_length = 0
 
@@ -85,7 +89,8 @@ class ModelRollouts:
         real = real_buffer.random_batch(n_real)
         if n_real == batch_size:
             return real
-        model = self.buffer.random_batch(batch_size - n_real)
+        window = self.retain_generations * self.rollout_batch_size * max(1, self.last_length)
+        model = self.buffer.random_batch(batch_size - n_real, window)
         return {k: np.concatenate([real[k], model[k]]) for k in real}
 
     def diagnostics(self) -> Dict[str, float]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from experiment_configs.algorithms.model_based import (check_continual_model, continual_model_based,
                                                         continual_model_based_schema, continual_quick)
 from experiment_configs.configs.continual.continual_sac import QUICK_STREAM
-from experiment_configs.configs.model_based.mbpo import mbpo_agent, QUICK as SINGLE_QUICK, schema as single_task_schema
+from experiment_configs.configs.model_based.mbpo import QUICK as SINGLE_QUICK, check_rollout_schedule, mbpo_agent
+from experiment_configs.configs.model_based.mbpo import schema as single_task_schema
 from lifelong_rl.variants import Schema
 
 NAME = "continual_mbpo"
@@ -26,5 +27,11 @@ def schema() -> Schema:
 
 QUICK = {**continual_quick(schema(), SINGLE_QUICK, QUICK_STREAM), "continual/stream": "reach,push"}
 CONTRACT_CASES = {"finetune": {}, "perfect_memory_no_id": {"continual": {"cl_method": "perfect_memory", "task_id": "none"}}}
-check = check_continual_model
+
+
+def check(variant) -> None:
+    check_continual_model(variant)
+    check_rollout_schedule(variant)
+
+
 build, evaluation_setup = continual_model_based(mbpo_agent)

@@ -41,10 +41,10 @@ def schema() -> Schema:
     s = off_policy_schema(NAME, sac_trainer_schema(), **model_schema(), mbpo_kwargs={
         "rollout_every": Param(250, "env steps between generations of model rollouts", "int", low=1),
         "rollout_batch_size": Param(100_000, "rollouts (start states from the real buffer) per generation", "int", low=1),
-        "rollout_length_schedule": Param([20_000, 100_000, 1, 15], "start step, end step, k at start, k at end: "
-                                         "the rollout length k, linear in env steps in between", "ints"),
-        "model_buffer_size": Param(400_000, "model buffer capacity (transitions; sets how many generations are kept)",
-                                   "int", low=1),
+        "rollout_length_schedule": Param([20_000, 100_000, 1, 15], "start step, end step, k at start, k at end "
+                                         "(positive ints): the rollout length k, linear in env steps in between", "ints"),
+        "retain_generations": Param(4, "SAC's model data: the last N generations of rollouts (MBPO: one epoch, 4 x 250 "
+                                    "steps); the model buffer holds N x rollout_batch_size x the largest k", "int", low=1),
         "real_ratio": Param(0.05, "share of real transitions in each SAC batch", "float", low=0.0, high=1.0),
     })
     s["env"] = Param("gym/Hopper-v5", "gym/<Id> or metaworld/<task>-v3", "str")
@@ -55,7 +55,7 @@ def schema() -> Schema:
 
 
 QUICK = {**OFF_POLICY_QUICK, **MODEL_QUICK, "mbpo_kwargs/rollout_every": 50, "mbpo_kwargs/rollout_batch_size": 64,
-         "mbpo_kwargs/rollout_length_schedule": [100, 200, 1, 3], "mbpo_kwargs/model_buffer_size": 1000}
+         "mbpo_kwargs/rollout_length_schedule": [100, 200, 1, 3]}
 CONTRACT_CASES = {"inverted_pendulum": {"env": "gym/InvertedPendulum-v5"},
                   "hopper_given_termination": {"env": "gym/Hopper-v5", "model_kwargs": {"termination": "given"}}}
 
@@ -63,9 +63,13 @@ CONTRACT_CASES = {"inverted_pendulum": {"env": "gym/InvertedPendulum-v5"},
 def check(variant: Dict[str, Any]) -> None:
     check_model(variant)
     check_buffer_size(variant)
-    if len(variant["mbpo_kwargs"]["rollout_length_schedule"]) != 4 or min(variant["mbpo_kwargs"]["rollout_length_schedule"]) < 0:
-        raise ConfigError("mbpo_kwargs/rollout_length_schedule must be 4 non-negative ints: start step, end step, "
-                          "k at start, k at end")
+    check_rollout_schedule(variant)
+
+
+def check_rollout_schedule(variant: Dict[str, Any]) -> None:
+    if len(variant["mbpo_kwargs"]["rollout_length_schedule"]) != 4:
+        raise ConfigError(f"mbpo_kwargs/rollout_length_schedule must be 4 ints (start step, end step, k at start, "
+                          f"k at end), not {variant['mbpo_kwargs']['rollout_length_schedule']}")
 
 
 def mbpo_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
@@ -73,9 +77,10 @@ def mbpo_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: t
     agent = sac_agent(variant, obs_dim, action_dim, device)
     fit, model = dynamics(variant, obs_dim, action_dim, device, seeds)
     mb = variant["mbpo_kwargs"]
-    model_buffer = ReplayBuffer(mb["model_buffer_size"], transition_fields(obs_dim, action_dim), seed=seeds.child("model_buffer"))
+    size = mb["retain_generations"] * mb["rollout_batch_size"] * max(mb["rollout_length_schedule"][2:])
+    model_buffer = ReplayBuffer(size, transition_fields(obs_dim, action_dim), seed=seeds.child("model_buffer"))
     rollouts = ModelRollouts(model, agent["trainer"].policy, model_buffer, mb["rollout_every"], mb["rollout_batch_size"],
-                             mb["rollout_length_schedule"], mb["real_ratio"], device)
+                             mb["rollout_length_schedule"], mb["retain_generations"], mb["real_ratio"], device)
     return {**agent, "trainer": ModelBasedTrainer(fit, agent["trainer"]),
             "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "rollouts": rollouts}}
 
