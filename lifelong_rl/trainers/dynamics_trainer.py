@@ -100,8 +100,8 @@ class DynamicsTrainer:
         n_train, E = len(train), e.ensemble_size
         loss = torch.zeros(())
         while True:
-            # A bootstrap of the training split for each member, in minibatches; at least
-            # MIN_EPOCH_BATCHES of them, so that on little data an epoch (and the patience) still means training.
+            # Each member's own rows, drawn with replacement from the training split, in minibatches; at
+            # least MIN_EPOCH_BATCHES of them, so that on little data an epoch (and the patience) still means training.
             size = max(n_train, self.batch_size * MIN_EPOCH_BATCHES)
             idx = torch.as_tensor(self.rng.integers(0, n_train, size=(E, size)), device=device)
             for start in range(0, size, self.batch_size):
