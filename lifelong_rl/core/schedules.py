@@ -213,7 +213,7 @@ class ModelBasedSchedule(OffPolicySchedule):
         super().start()
         self._in_warmup = False
         self.fit_model()
-        self.after_fit()
+        self.generate_rollouts()
 
     def fit_model(self) -> None:
         """The model on every real transition of the buffer."""
@@ -232,9 +232,9 @@ class ModelBasedSchedule(OffPolicySchedule):
         if self.env_steps % self.model_train_every == 0:
             self.fit_model()
         if self.rollouts is not None and self.env_steps % self.rollouts.rollout_every == 0:
-            self.after_fit()
+            self.generate_rollouts()
 
-    def after_fit(self) -> None:
+    def generate_rollouts(self) -> None:
         """MBPO: fresh branched rollouts into the model buffer."""
         if self.rollouts is None:
             return
