@@ -3,12 +3,13 @@ fit, the model (with the reward / termination given by hand where asked), the MP
 ModelBasedSchedule through the off-policy builder."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Dict, Optional
 
 import torch
 
 from experiment_configs.algorithms.continual import build_continual, check_stream_keys, continual_evaluation, continual_schema
-from experiment_configs.algorithms.off_policy import check_env
+from experiment_configs.algorithms.off_policy import build_off_policy, check_env, off_policy_evaluation
 from experiment_configs.common import Run, check_buffer_size
 from lifelong_rl.continual.strategies import STRATEGIES
 from lifelong_rl.core.schedules import ModelBasedSchedule
@@ -109,6 +110,18 @@ def mpc_policy(variant: Dict[str, Any], model, action_dim: int, device: torch.de
     planner = kind(p["horizon"], action_dim, p["population"], p["iterations"], **extra)
     return MPCPolicy(model, planner, p["num_particles"], p["propagation"], p["discount"], value_fn=value_fn,
                      prior_policy=prior_policy, prior_samples=prior_samples, device=str(device))
+
+
+def model_based(agent: Callable[..., Dict[str, Any]]):
+    """(build, evaluation_setup) of a single-task model-based method from its agent builder
+    (variant, obs_dim, action_dim, device, seeds), on the off-policy builder with a ModelBasedSchedule."""
+    def build(run: Run):
+        return build_off_policy(run, partial(agent, seeds=run.seeds), schedule_class=ModelBasedSchedule)
+
+    def evaluation_setup(run: Run, env_seed=None):
+        return off_policy_evaluation(run, partial(agent, seeds=run.seeds), env_seed)
+
+    return build, evaluation_setup
 
 
 # -- on a task stream (the continual wrapper) ---------------------------------------------------------

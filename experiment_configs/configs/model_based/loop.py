@@ -17,17 +17,15 @@ lifelong_rl/models/dynamics.py, lifelong_rl/trainers/dynamics_trainer.py, lifelo
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Dict
 
 import torch
 
-from experiment_configs.algorithms.model_based import check_model, dynamics, model_schema, mpc_policy, planner_schema
-from experiment_configs.algorithms.off_policy import OFF_POLICY_QUICK, build_off_policy, off_policy_evaluation, off_policy_schema
-from experiment_configs.common import Run, check_buffer_size, sac_trainer_schema
+from experiment_configs.algorithms.model_based import check_model, dynamics, model_based, model_schema, mpc_policy, planner_schema
+from experiment_configs.algorithms.off_policy import OFF_POLICY_QUICK, off_policy_schema
+from experiment_configs.common import check_buffer_size, sac_trainer_schema
 from experiment_configs.configs.model_based.mpc import MODEL_QUICK, PLANNER_QUICK
 from experiment_configs.configs.q_learning.sac import sac_agent
-from lifelong_rl.core.schedules import ModelBasedSchedule
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.trainers.model_based import ModelBasedTrainer
 from lifelong_rl.variants import Param, Schema
@@ -80,9 +78,4 @@ def loop_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: t
             "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "planners": [explore]}}
 
 
-def build(run: Run):
-    return build_off_policy(run, partial(loop_agent, seeds=run.seeds), schedule_class=ModelBasedSchedule)
-
-
-def evaluation_setup(run: Run, env_seed=None):
-    return off_policy_evaluation(run, partial(loop_agent, seeds=run.seeds), env_seed)
+build, evaluation_setup = model_based(loop_agent)

@@ -16,17 +16,15 @@ lifelong_rl/trainers/dynamics_trainer.py, lifelong_rl/core/schedules.py (ModelBa
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Dict
 
 import torch
 
-from experiment_configs.algorithms.model_based import check_model, dynamics, model_schema
-from experiment_configs.algorithms.off_policy import OFF_POLICY_QUICK, build_off_policy, off_policy_evaluation, off_policy_schema
-from experiment_configs.common import Run, check_buffer_size, sac_trainer_schema
+from experiment_configs.algorithms.model_based import check_model, dynamics, model_based, model_schema
+from experiment_configs.algorithms.off_policy import OFF_POLICY_QUICK, off_policy_schema
+from experiment_configs.common import check_buffer_size, sac_trainer_schema
 from experiment_configs.configs.model_based.mpc import MODEL_QUICK
 from experiment_configs.configs.q_learning.sac import sac_agent
-from lifelong_rl.core.schedules import ModelBasedSchedule
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
@@ -85,9 +83,4 @@ def mbpo_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: t
             "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "rollouts": rollouts}}
 
 
-def build(run: Run):
-    return build_off_policy(run, partial(mbpo_agent, seeds=run.seeds), schedule_class=ModelBasedSchedule)
-
-
-def evaluation_setup(run: Run, env_seed=None):
-    return off_policy_evaluation(run, partial(mbpo_agent, seeds=run.seeds), env_seed)
+build, evaluation_setup = model_based(mbpo_agent)

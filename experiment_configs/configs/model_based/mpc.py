@@ -18,15 +18,12 @@ lifelong_rl/policies/mpc_policy.py (trajectory sampling, warm start), lifelong_r
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Dict
 
 import torch
 
-from experiment_configs.algorithms.model_based import check_model, dynamics, model_schema, mpc_policy, planner_schema
-from experiment_configs.algorithms.off_policy import build_off_policy, off_policy_evaluation, off_policy_schema
-from experiment_configs.common import Run
-from lifelong_rl.core.schedules import ModelBasedSchedule
+from experiment_configs.algorithms.model_based import check_model, dynamics, model_based, model_schema, mpc_policy, planner_schema
+from experiment_configs.algorithms.off_policy import off_policy_schema
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.trainers.model_based import ModelBasedTrainer
 from lifelong_rl.variants import Param, Schema
@@ -81,9 +78,4 @@ def mpc_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: to
             "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "planners": [explore]}}
 
 
-def build(run: Run):
-    return build_off_policy(run, partial(mpc_agent, seeds=run.seeds), schedule_class=ModelBasedSchedule)
-
-
-def evaluation_setup(run: Run, env_seed=None):
-    return off_policy_evaluation(run, partial(mpc_agent, seeds=run.seeds), env_seed)
+build, evaluation_setup = model_based(mpc_agent)
