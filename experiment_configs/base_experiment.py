@@ -20,9 +20,10 @@ def check_fresh_dir(log_dir: str) -> None:
     snapshot = latest_snapshot(log_dir)
     if snapshot:
         held.append(os.path.basename(snapshot))
-    rows = len(CsvTable(os.path.join(log_dir, "progress.csv")).rows())
-    if rows:
-        held.append(f"progress.csv with {rows} epochs")
+    for table in ("progress.csv", "offline_progress.csv"):
+        rows = len(CsvTable(os.path.join(log_dir, table)).rows())
+        if rows:
+            held.append(f"{table} with {rows} epochs")
     if held:
         raise ConfigError(f"{log_dir} already holds a run ({', '.join(held)}): resume it with --resume {log_dir} "
                           "or choose another log dir")

@@ -41,36 +41,52 @@ def quick(name, case):
     return registry.validate(v)
 
 
-def progress(d):
-    with open(os.path.join(d, "progress.csv"), "rb") as f:
-        return f.read()
+def phases(loop):
+    """The TrainingLoops of a run in order: an offline phase's, then an online one's."""
+    return getattr(loop, "phases", [loop])
+
+
+def progress(d, phase=None):
+    """One phase's progress table, or (None) every phase's in order."""
+    names = [f"{phase}progress.csv"] if phase is not None else ["offline_progress.csv", "progress.csv"]
+    out = b""
+    for name in names:
+        if os.path.isfile(os.path.join(d, name)):
+            with open(os.path.join(d, name), "rb") as f:
+                out += f.read()
+    return out
 
 
 @pytest.mark.parametrize("name,case", CASES)
 def test_contract(tmp_path, monkeypatch, name, case):
     v = quick(name, case)
-    a, b, c = (str(tmp_path / x) for x in "abc")
+    a, b = (str(tmp_path / x) for x in "ab")
     loop = experiment(v, a)
-    n = loop.num_epochs
     assert isinstance(loop.trainer, Trainer) and isinstance(loop.schedule.buffer, (Buffer, RolloutStore))
-    assert all(isinstance(c, Collector) for c in loop.schedule.collectors)
-    assert progress(a).count(b"\n") == n + 1 and load_snapshot(os.path.join(a, "params.pt"))["epoch"] == n - 1
+    assert all(isinstance(c, Collector) for c in getattr(loop.schedule, "collectors", []))
+    for phase in phases(loop):
+        n, p = phase.num_epochs, phase.phase
+        assert progress(a, p).count(b"\n") == n + 1 and load_snapshot(os.path.join(a, f"{p}params.pt"))["epoch"] == n - 1
     assert loop.summary and all(isinstance(k, str) for k in loop.summary)
 
     experiment(v, b)
     assert progress(b) == progress(a), "same seed, different progress.csv"
 
-    # Resume from a snapshot in the middle of the run (mid-task and mid-episode in the quick sizes);
-    # later snapshots and rows are lost, as when a run is killed.
-    k = n // 2 - 1 if n <= 2 else n // 2
-    shutil.copytree(a, c)
-    for e in range(k + 1, n):
-        os.remove(os.path.join(c, f"itr_{e}.pt"))
-    os.remove(os.path.join(c, "params.pt"))
-    experiment(load_snapshot(os.path.join(c, f"itr_{k}.pt"))["variant"], c, resume_from=os.path.join(c, f"itr_{k}.pt"))
-    assert progress(c) == progress(a), f"resumed after epoch {k} differs from the uninterrupted run"
+    # Resume from a snapshot in the middle of the run (mid-task and mid-episode in the quick sizes; an
+    # offline-then-online run: in each phase); later snapshots are lost, as when a run is killed.
+    snaps = [f"{phase.phase}itr_{e}.pt" for phase in phases(loop) for e in range(phase.num_epochs)]
+    n = len(snaps)
+    points = [0, phases(loop)[0].num_epochs] if len(phases(loop)) > 1 else [n // 2 - 1 if n <= 2 else n // 2]
+    for k in points:
+        c = str(tmp_path / f"resumed_{k}")
+        shutil.copytree(a, c)
+        for name in snaps[k + 1:] + [f"{phase.phase}params.pt" for phase in phases(loop)]:
+            os.remove(os.path.join(c, name))
+        resume = os.path.join(c, snaps[k])
+        experiment(load_snapshot(resume)["variant"], c, resume_from=resume)
+        assert progress(c) == progress(a), f"resumed after {snaps[k]} differs from the uninterrupted run"
 
-    entries = load_policies(os.path.join(a, "params.pt"))[1]
+    entries = load_policies(os.path.join(a, f"{phases(loop)[-1].phase}params.pt"))[1]
     assert len(entries) >= 1
     for _, env, policy in entries:
         res = evaluate(env, policy, 1)
@@ -78,6 +94,7 @@ def test_contract(tmp_path, monkeypatch, name, case):
 
     # A non-finite loss in the second epoch: exit code 1, the snapshot of the first epoch stays.
     build = registry.build
+    first = phases(loop)[0].phase
 
     def poisoned(variant, log_dir):
         loop, close = build(variant, log_dir)
@@ -88,8 +105,8 @@ def test_contract(tmp_path, monkeypatch, name, case):
     monkeypatch.setattr(registry, "build", poisoned)
     d = str(tmp_path / "nan")
     assert launch([(v, d, None)], "local") == 1
-    assert load_snapshot(os.path.join(d, "params.pt"))["epoch"] == 0
-    assert progress(d).count(b"\n") == 2
+    assert load_snapshot(os.path.join(d, f"{first}params.pt"))["epoch"] == 0
+    assert progress(d, first).count(b"\n") == 2
 
 
 def _a_float_key(schema, path=""):

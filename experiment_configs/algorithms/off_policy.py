@@ -13,6 +13,7 @@ from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.envs.make_env import episode_length, make_env, validate_env_name
+from lifelong_rl.envs.reference_scores import reference
 from lifelong_rl.samplers.collectors import PathCollector, StepCollector
 from lifelong_rl.variants import ConfigError, Param, Schema
 
@@ -100,6 +101,12 @@ def replay_buffer(variant: Dict[str, Any], env: gym.Env, seed: int) -> ReplayBuf
     return ReplayBuffer(variant["replay_buffer_size"], fields, seed=seed)
 
 
+def evaluation_episodes(algorithm_kwargs: Dict[str, Any], length: int) -> int:
+    """Whole evaluation episodes per epoch: num_eval_steps_per_epoch // the episode length, at least one (0: none)."""
+    steps = algorithm_kwargs["num_eval_steps_per_epoch"]
+    return max(1, steps // length) if steps else 0
+
+
 def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuilder = replay_buffer,
                      schedule_class: type = OffPolicySchedule) -> Tuple[TrainingLoop, List[gym.Env]]:
     """The loop of a single-task off-policy run; the agent's optional "schedule_kwargs" go to
@@ -119,9 +126,9 @@ def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuil
         updates_per_step=ak.get("num_trains_per_train_loop", 0) / ak["num_expl_steps_per_train_loop"],
         train_every=1 if ak.get("loop", "online") == "online" else ak["num_expl_steps_per_train_loop"],
         warmup_steps=ak["min_num_steps_before_training"],
-        eval_episodes=max(1, ak["num_eval_steps_per_epoch"] // length) if ak["num_eval_steps_per_epoch"] else 0,
-        **agent.get("schedule_kwargs", {}),
+        eval_episodes=evaluation_episodes(ak, length), **agent.get("schedule_kwargs", {}),
     )
+    schedule.reference = reference(v["env"])
     log = v["logging"]
     loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])
     return loop, [expl_env, eval_env]

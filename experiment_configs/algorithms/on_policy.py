@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import numpy as np
 
 from experiment_configs.algorithms.continual import continual_loop, stream_env, stream_tasks_and_length
-from experiment_configs.algorithms.off_policy import check_env, single_env
+from experiment_configs.algorithms.off_policy import check_env, evaluation_episodes, single_env
 from experiment_configs.common import Run, net_schema, run_schema
 from lifelong_rl.core.loop import TrainingLoop
 from lifelong_rl.core.schedules import OnPolicySchedule
@@ -117,7 +117,7 @@ def build_on_policy(run: Run, make_trainer: TrainerBuilder) -> Tuple[TrainingLoo
     schedule = OnPolicySchedule(
         trainer, buffer, [collector], PathCollector(eval_env, NormalizedMeanPolicy(policy, normalizer), length),
         run.logger, run.device, steps_per_epoch=ak["rollout_steps"] * ak["num_envs"] * ak["rollouts_per_epoch"],
-        eval_episodes=max(1, ak["num_eval_steps_per_epoch"] // length) if ak["num_eval_steps_per_epoch"] else 0)
+        eval_episodes=evaluation_episodes(ak, length))
     log = v["logging"]
     loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])
     return loop, [collector, eval_env]

@@ -1,5 +1,7 @@
 """Run directory: variant.json, progress.csv (one row per epoch), timings.csv, debug.log,
-snapshots (itr_<epoch>.pt, params.pt) and optional wandb / TensorBoard.
+snapshots (itr_<epoch>.pt, params.pt) and optional wandb / TensorBoard. An offline phase before the
+online one (lifelong_rl.core.loop.PhasedLoop) writes its own offline_progress.csv,
+offline_timings.csv and offline_itr_<epoch>.pt / offline_params.pt (the logger's phase prefix).
 
 progress.csv holds only quantities that the seed determines, so the same seed on CPU gives the
 same file; wall-clock timings go to timings.csv beside it (one row per epoch too).
@@ -90,22 +92,29 @@ def load_snapshot(path: str, map_location: str | torch.device = "cpu", mmap: boo
     return snap
 
 
+PHASES = ("", "offline_")  # snapshot and table prefixes, the later phase first
+
+
 def latest_snapshot(run_dir: str) -> Optional[str]:
-    """The snapshot in `run_dir` with the highest epoch (params.pt or itr_<epoch>.pt)."""
-    best, best_epoch = None, -1
-    for name in os.listdir(run_dir):
-        m = re.fullmatch(r"itr_(\d+)\.pt", name)
-        if m and int(m.group(1)) > best_epoch:
-            best, best_epoch = os.path.join(run_dir, name), int(m.group(1))
-    params = os.path.join(run_dir, "params.pt")
-    if os.path.isfile(params):
-        try:
-            epoch = int(load_snapshot(params, mmap=True)["epoch"])
-        except SnapshotError:
-            epoch = -1
-        if epoch >= best_epoch:
-            best = params
-    return best
+    """The snapshot in `run_dir` with the highest epoch (params.pt or itr_<epoch>.pt) of the latest
+    phase that has one (the online phase, else the offline one)."""
+    for prefix in PHASES:
+        best, best_epoch = None, -1
+        for name in os.listdir(run_dir):
+            m = re.fullmatch(prefix + r"itr_(\d+)\.pt", name)
+            if m and int(m.group(1)) > best_epoch:
+                best, best_epoch = os.path.join(run_dir, name), int(m.group(1))
+        params = os.path.join(run_dir, prefix + "params.pt")
+        if os.path.isfile(params):
+            try:
+                epoch = int(load_snapshot(params, mmap=True)["epoch"])
+            except SnapshotError:
+                epoch = -1
+            if epoch >= best_epoch:
+                best = params
+        if best is not None:
+            return best
+    return None
 
 
 class CsvTable:
@@ -197,8 +206,7 @@ class Logger:
         self.log_dir, self.snapshot_mode, self.snapshot_gap, self.echo = log_dir, snapshot_mode, snapshot_gap, echo
         with open(os.path.join(log_dir, "variant.json"), "w") as f:
             json.dump(_jsonable(variant), f, indent=2, sort_keys=True)
-        self.progress = CsvTable(os.path.join(log_dir, "progress.csv"))
-        self.timings = CsvTable(os.path.join(log_dir, "timings.csv"))
+        self.set_phase("")
         self._debug = open(os.path.join(log_dir, "debug.log"), "a")
         self._row: Dict[str, Any] = {}
         self._wandb = self._tb = None
@@ -211,6 +219,12 @@ class Logger:
             from torch.utils.tensorboard import SummaryWriter  # the `log` extra
 
             self._tb = SummaryWriter(os.path.join(log_dir, "tb"))
+
+    def set_phase(self, prefix: str) -> None:
+        """Write the tables and snapshots of a phase: "" (online) or "offline_"."""
+        self.phase = prefix
+        self.progress = CsvTable(os.path.join(self.log_dir, prefix + "progress.csv"))
+        self.timings = CsvTable(os.path.join(self.log_dir, prefix + "timings.csv"))
 
     # -- text -----------------------------------------------------------------------------
     def log(self, msg: str, always: bool = False) -> None:
@@ -233,7 +247,7 @@ class Logger:
         step = int(row.get("Epoch", 0))
         if timings is not None:
             self.timings.append({"Epoch": step, **timings})
-        numeric = {k: v for k, v in {**row, **(timings or {})}.items() if isinstance(v, (int, float))}
+        numeric = {self.phase + k: v for k, v in {**row, **(timings or {})}.items() if isinstance(v, (int, float))}
         if self._wandb is not None:
             self._wandb.log(numeric, step=step)
         if self._tb is not None:
@@ -254,9 +268,9 @@ class Logger:
         mode, paths = self.snapshot_mode, []
         on_gap = epoch % self.snapshot_gap == 0 or is_last
         if mode == "all" or (mode in ("gap", "gap_and_last") and on_gap):
-            paths.append(os.path.join(self.log_dir, f"itr_{epoch}.pt"))
+            paths.append(os.path.join(self.log_dir, f"{self.phase}itr_{epoch}.pt"))
         if mode in ("all", "last", "gap_and_last"):
-            paths.append(os.path.join(self.log_dir, "params.pt"))
+            paths.append(os.path.join(self.log_dir, f"{self.phase}params.pt"))
         for p in paths:
             torch.save(snapshot, p + ".tmp")
         if commit:

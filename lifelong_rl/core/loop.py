@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import gtimer as gt
 from tqdm import tqdm
 
-from lifelong_rl.core.logger import Logger
+from lifelong_rl.core.logger import Logger, SnapshotError
 from lifelong_rl.torch.pytorch_util import rng_state, set_rng_state
 
 SNAPSHOT_FORMAT = 2
@@ -84,15 +84,18 @@ def summary_line(summary: Dict[str, Any]) -> str:
 
 class TrainingLoop:
     def __init__(self, schedule: Schedule, logger: Logger, variant: Dict[str, Any], num_epochs: int,
-                 save_buffer: bool = False, progress_bar: bool = True):
+                 save_buffer: bool = False, progress_bar: bool = True, phase: str = ""):
+        """`phase`: "" for an online run or phase, "offline_" for an offline phase (its tables and
+        snapshots get the prefix, its snapshots say so)."""
         self.schedule, self.logger, self.variant = schedule, logger, variant
         self.num_epochs, self.save_buffer, self.progress_bar = num_epochs, save_buffer, progress_bar
+        self.phase = phase
         self.start_epoch = 0
         self.summary: Dict[str, Any] = {}
         # Where the run's random streams live: the global generators, or (one seed of a
         # seed-vectorized run) that seed's own; and what else its snapshots hold.
         self.get_rng_state, self.set_rng_state = rng_state, set_rng_state
-        self.snapshot_extras: Dict[str, Any] = {}
+        self.snapshot_extras: Dict[str, Any] = {"phase": phase}
         self.staged: List[str] = []  # snapshot paths written by `record(commit=False)`, not yet in place
 
     @property
@@ -101,6 +104,7 @@ class TrainingLoop:
 
     def train(self) -> Dict[str, Any]:
         """Run the remaining epochs; returns the run's summary."""
+        self.logger.set_phase(self.phase)
         if self.start_epoch == 0:
             self.schedule.start()
         gt.reset_root()
@@ -192,9 +196,60 @@ class TrainingLoop:
 
     def restore(self, snap: Dict[str, Any]) -> None:
         """Continue after the snapshot's epoch, dropping progress rows logged after it."""
+        self.logger.set_phase(self.phase)
         self.trainer.load_state_dict(snap["trainer"])
         self.schedule.load_state_dict(snap["schedule"])
         self.set_rng_state(snap["rng"])
         self.start_epoch = int(snap["epoch"]) + 1
         dropped = self.logger.truncate_after(int(snap["epoch"]))
-        self.logger.log(f"resumed after epoch {snap['epoch']} (dropped {dropped} progress rows logged after it)", always=True)
+        self.logger.log(f"resumed after {self.phase}epoch {snap['epoch']} (dropped {dropped} {self.phase}progress rows "
+                        "logged after it)", always=True)
+
+
+class PhasedLoop:
+    """An offline phase (updates on the datasets in the buffer, no env steps) then an online phase,
+    as Lu et al.'s offline-then-online runs: two TrainingLoops sharing the trainer and the buffer, in
+    one run dir (offline_progress.csv and offline_itr_<n>.pt, then progress.csv and itr_<n>.pt). A
+    phase with no epochs is skipped. A resume continues in the phase its snapshot was written in."""
+
+    def __init__(self, offline: TrainingLoop, online: Optional[TrainingLoop] = None):
+        """`online`: None for a method that has no online phase (behaviour cloning)."""
+        self.phases = [loop for loop in (offline, online) if loop is not None and loop.num_epochs > 0] or [offline]
+        self.current = 0
+        self.summary: Dict[str, Any] = {}
+
+    # What callers read of a loop: the last phase's (the run's final networks, buffer and epochs).
+    @property
+    def last(self) -> TrainingLoop:
+        return self.phases[-1]
+
+    @property
+    def trainer(self):
+        return self.last.trainer
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.last.schedule
+
+    @property
+    def logger(self) -> Logger:
+        return self.last.logger
+
+    @property
+    def num_epochs(self) -> int:
+        return self.last.num_epochs
+
+    def restore(self, snap: Dict[str, Any]) -> None:
+        phase = snap.get("phase", "")
+        self.current = next((i for i, loop in enumerate(self.phases) if loop.phase == phase), None)
+        if self.current is None:
+            raise SnapshotError(f"the snapshot is of a '{phase or 'online'}' phase, which this run does not have")
+        for later in self.phases[self.current + 1:]:  # its rows were logged after the snapshot
+            later.logger.set_phase(later.phase)
+            later.logger.truncate_after(-1)
+        self.phases[self.current].restore(snap)
+
+    def train(self) -> Dict[str, Any]:
+        for loop in self.phases[self.current:]:
+            self.summary = loop.train()
+        return self.summary

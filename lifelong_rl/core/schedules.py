@@ -16,9 +16,12 @@ Implemented:
   dynamics model every N env steps and (MBPO) model rollouts into a second buffer; the ensemble and
   its optimizer are in the trainer's state dict, the model buffer in the schedule's.
 
-Sketched here (docs only, no classes yet) so their needs shape the hooks; later issues fill them:
-- offline (MOPO, MOReL, behaviour cloning): the dataset from agent_data/ loaded into a buffer when
-  the schedule is built (so a resume has it too), `train_epoch` only updates, `evaluate` as off-policy.
+- `OfflineSchedule` (MOPO, MOReL, behaviour cloning, and the offline phase before an online one):
+  no env steps; the buffer holds the datasets from agent_data/, loaded when the run is built (so a
+  resume has them too); an epoch is a number of updates, with (MOPO, MOReL) a model fitted to the
+  data before the first and penalised model rollouts every N updates; evaluation as off-policy.
+
+Sketched here (docs only, no classes yet) so their needs shape the hooks; a later issue fills it:
 - reset-free (lifelong envs, LiSP, DADS): a collector whose episode never ends (one reset at the
   start); its snapshot must hold the simulator's state (qpos, qvel) rather than the actions since
   the reset, which the episodic collector replays; evaluation in separate envs.
@@ -40,6 +43,30 @@ Pick = Callable[[int], Tuple[StepCollector, bool]]
 EnvStepHook = Callable[[int, Any], None]
 
 
+def evaluation_row(collector: Optional[PathCollector], episodes: int,
+                   reference: Optional[Tuple[float, float]]) -> Dict[str, float]:
+    """`episodes` evaluation episodes; with the env's reference returns (random, expert), D4RL's
+    normalised score of their average return as "evaluation/Normalized Score"."""
+    if collector is None or episodes < 1:
+        return {}
+    collector.collect_episodes(episodes)
+    row = collector.get_diagnostics("evaluation/")
+    if reference is not None and "evaluation/Average Returns" in row:
+        lo, hi = reference
+        row["evaluation/Normalized Score"] = 100.0 * (row["evaluation/Average Returns"] - lo) / (hi - lo)
+    return row
+
+
+def final_summary(last_row: Dict[str, Any]) -> Dict[str, Any]:
+    """The summary of a run's last evaluation: return, normalised score and success where logged."""
+    out = {"final evaluation return": last_row.get("evaluation/Average Returns")}
+    if "evaluation/Normalized Score" in last_row:
+        out["normalized score"] = last_row["evaluation/Normalized Score"]
+    if "evaluation/Success Rate" in last_row:
+        out["success"] = last_row["evaluation/Success Rate"]
+    return out
+
+
 class SteppedSchedule(Schedule):
     """A schedule that takes every env step through `collect_and_train(num_steps, pick)`. What the
     continual wrapper reads of it: `trainer`, `buffer`, `collectors` (one per task), `env_steps`,
@@ -51,6 +78,7 @@ class SteppedSchedule(Schedule):
     device: torch.device
     eval_collector: Optional[PathCollector]
     eval_episodes: int
+    reference: Optional[Tuple[float, float]] = None  # the env's (random, expert) returns, set by the builder
 
     @abc.abstractmethod
     def collect_and_train(self, num_steps: int, pick: Pick) -> Dict[str, float]:
@@ -58,10 +86,7 @@ class SteppedSchedule(Schedule):
         they earn; returns {"updates", "train_time", "env_steps"}."""
 
     def evaluate(self, epoch: int) -> Dict[str, float]:
-        if self.eval_collector is None or self.eval_episodes < 1:
-            return {}
-        self.eval_collector.collect_episodes(self.eval_episodes)
-        return self.eval_collector.get_diagnostics("evaluation/")
+        return evaluation_row(self.eval_collector, self.eval_episodes, self.reference)
 
     def env_steps_total(self) -> int:
         return self.env_steps
@@ -77,9 +102,7 @@ class SteppedSchedule(Schedule):
                 "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
 
     def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
-        out = {"final evaluation return": last_row.get("evaluation/Average Returns")}
-        if "evaluation/Success Rate" in last_row:
-            out["success"] = last_row["evaluation/Success Rate"]
+        out = final_summary(last_row)
         out["env steps"] = self.env_steps
         return out
 
@@ -272,6 +295,83 @@ class ModelBasedSchedule(OffPolicySchedule):
         super().load_state_dict(state)
         if self.rollouts is not None:  # without a saved buffer, the refill's start() makes fresh rollouts
             self.rollouts.load_state_dict(state["rollouts"])
+
+
+class OfflineSchedule(Schedule):
+    """Updates on a buffer filled from datasets, and evaluation episodes; no env steps. With `model`
+    (a ModelBasedSchedule of the same run, for its model fit and rollouts: MOPO, MOReL), the model is
+    fitted to the whole buffer before the first epoch, and model rollouts are generated then and
+    every `rollouts.rollout_every` updates; batches mix real and model data as MBPO's. The buffer is
+    not in the snapshots (the run rebuilds it from the datasets); the model buffer is."""
+
+    def __init__(self, trainer, buffer, eval_collector: Optional[PathCollector], logger: Logger, device: torch.device,
+                 batch_size: int, updates_per_epoch: int, eval_episodes: int = 1,
+                 model: Optional[ModelBasedSchedule] = None, reference: Optional[Tuple[float, float]] = None):
+        self.trainer, self.buffer, self.logger, self.device = trainer, buffer, logger, device
+        self.eval_collector, self.eval_episodes, self.reference = eval_collector, eval_episodes, reference
+        self.batch_size, self.updates_per_epoch, self.model = batch_size, updates_per_epoch, model
+        self.rollouts = None if model is None else model.rollouts
+        self.updates = 0
+        self._times = {"time/model fit (s)": 0.0, "time/model rollouts (s)": 0.0}
+
+    def start(self) -> None:
+        if self.model is not None:
+            self._timed("time/model fit (s)", self.model.fit_model)
+            self._timed("time/model rollouts (s)", self._generate)
+
+    def _timed(self, key: str, fn: Callable[[], None]) -> None:
+        t = time.perf_counter()
+        fn()
+        self._times[key] += time.perf_counter() - t
+
+    def _generate(self) -> None:
+        if self.rollouts is not None:
+            self.rollouts.generate(self.buffer, 0)
+
+    def train_epoch(self, epoch: int) -> Dict[str, float]:
+        train_time = 0.0
+        for _ in range(self.updates_per_epoch):
+            if self.rollouts is not None and self.updates and self.updates % self.rollouts.rollout_every == 0:
+                self._timed("time/model rollouts (s)", self._generate)
+            t = time.perf_counter()
+            batch = self.buffer.random_batch(self.batch_size) if self.rollouts is None else \
+                self.rollouts.batch(self.buffer, self.batch_size)
+            self.trainer.train_from_torch({k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()})
+            train_time += time.perf_counter() - t
+            self.updates += 1
+        info = {"updates": self.updates_per_epoch, "train_time": train_time, "env_steps": 0, **self._times}
+        self._times = dict.fromkeys(self._times, 0.0)
+        return info
+
+    def evaluate(self, epoch: int) -> Dict[str, float]:
+        return evaluation_row(self.eval_collector, self.eval_episodes, self.reference)
+
+    def diagnostics(self) -> Dict[str, float]:
+        return {"replay_buffer/size": len(self.buffer), "offline/updates total": self.updates,
+                **({} if self.rollouts is None else self.rollouts.diagnostics())}
+
+    def env_steps_total(self) -> int:
+        return 0
+
+    def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
+        out = final_summary(last_row)
+        out["updates"] = self.updates
+        return out
+
+    def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
+        return {"updates": self.updates, "buffer_rng": self.buffer.rng_state_dict(),
+                "rollouts": None if self.rollouts is None else self.rollouts.state_dict(save_buffer),
+                "eval_collector": None if self.eval_collector is None else self.eval_collector.state_dict()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.updates = int(state["updates"])
+        self.buffer.rng.bit_generator.state = state["buffer_rng"]["rng"]
+        if self.eval_collector is not None:
+            self.eval_collector.load_state_dict(state["eval_collector"])
+        if self.rollouts is not None:
+            self.rollouts.load_state_dict(state["rollouts"])
+            if state["rollouts"]["buffer"] is None:  # the model data is gone: new rollouts (not the uninterrupted run)
+                self._generate()
 
 
 class OnPolicySchedule(SteppedSchedule):

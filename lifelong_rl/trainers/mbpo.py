@@ -17,7 +17,7 @@ fit), lifelong_rl/trainers/sac.py (the policy's losses), lifelong_rl/core/schedu
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from lifelong_rl.models.dynamics import DynamicsModel
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 
 ROLLOUT_KEYS = ("observations", "actions", "rewards", "next_observations", "terminals")
+# An offline method's pessimism applied to every model transition: a RolloutPenalty of
+# lifelong_rl/trainers/offline_model_based.py, (model, obs, act, reward, terminal) -> (reward, terminal).
+Penalty = Callable[[DynamicsModel, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]]
 
 
 def rollout_length(schedule: Sequence[int], env_steps: int) -> int:
@@ -40,9 +43,10 @@ def rollout_length(schedule: Sequence[int], env_steps: int) -> int:
 
 @torch.no_grad()
 def branched_rollouts(model: DynamicsModel, policy: TanhGaussianPolicy, start_obs: torch.Tensor,
-                      length: int) -> Dict[str, np.ndarray]:
+                      length: int, penalty: Optional[Penalty] = None) -> Dict[str, np.ndarray]:
     """k-step rollouts of the policy in the model from `start_obs` [B, obs]; every transition up to
-    and including each row's first termination, as arrays with a leading sample axis."""
+    and including each row's first termination, as arrays with a leading sample axis. `penalty`
+    rewrites each step's rewards and terminals (MOPO, MOReL)."""
     out: Dict[str, list] = {k: [] for k in ROLLOUT_KEYS}
     obs = start_obs
     for _ in range(length):
@@ -50,6 +54,8 @@ def branched_rollouts(model: DynamicsModel, policy: TanhGaussianPolicy, start_ob
             break
         act = policy.sample(obs)[0]
         next_obs, reward, done = model.step(obs, act, model.random_members(len(obs)))
+        if penalty is not None:
+            reward, done = penalty(model, obs, act, reward, done)
         ok = torch.isfinite(next_obs).all(-1) & torch.isfinite(reward)  # a diverged row is dropped
         for k, v in zip(ROLLOUT_KEYS, (obs, act, reward, next_obs, done.float())):
             out[k].append(v[ok].cpu().numpy())
@@ -62,8 +68,8 @@ class ModelRollouts:
 
     def __init__(self, model: DynamicsModel, policy: TanhGaussianPolicy, model_buffer: ReplayBuffer,
                  rollout_every: int, rollout_batch_size: int, rollout_length_schedule: Sequence[int],
-                 retain_generations: int, real_ratio: float, device: torch.device):
-        self.model, self.policy, self.buffer = model, policy, model_buffer
+                 retain_generations: int, real_ratio: float, device: torch.device, penalty: Optional[Penalty] = None):
+        self.model, self.policy, self.buffer, self.penalty = model, policy, model_buffer, penalty
         self.rollout_every, self.rollout_batch_size = rollout_every, rollout_batch_size
         self.retain_generations = retain_generations
         self.schedule, self.real_ratio, self.device = tuple(rollout_length_schedule), real_ratio, device
@@ -74,9 +80,11 @@ class ModelRollouts:
         if len(real_buffer) == 0:
             return 0
         self.last_length = rollout_length(self.schedule, env_steps)
+        if self.penalty is not None:
+            self.penalty.prepare(self.model, real_buffer)
         idx = real_buffer.random_indices(self.rollout_batch_size)
         start = torch.as_tensor(real_buffer.observations[idx], device=self.device)
-        data = branched_rollouts(self.model, self.policy, start, self.last_length)
+        data = branched_rollouts(self.model, self.policy, start, self.last_length, self.penalty)
         n = len(data["rewards"])
         extra = {k: np.zeros((n, *f.shape), f.dtype) for k, f in self.buffer.fields.items() if k not in data}
         self.buffer.add_batch(**data, **extra)
@@ -94,14 +102,17 @@ class ModelRollouts:
         return {k: np.concatenate([real[k], model[k]]) for k in real}
 
     def diagnostics(self) -> Dict[str, float]:
-        return {"model_buffer/size": len(self.buffer), "model_buffer/rollout length": self.last_length}
+        penalty = {} if self.penalty is None else self.penalty.diagnostics()
+        return {"model_buffer/size": len(self.buffer), "model_buffer/rollout length": self.last_length, **penalty}
 
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
         return {"buffer": self.buffer.state_dict() if save_buffer else None, "last_length": self.last_length,
-                "rng": self.buffer.rng_state_dict()}
+                "rng": self.buffer.rng_state_dict(), "penalty": None if self.penalty is None else self.penalty.state_dict()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         if state["buffer"] is not None:
             self.buffer.load_state_dict(state["buffer"])
         self.buffer.rng.bit_generator.state = state["rng"]["rng"]
         self.last_length = int(state["last_length"])
+        if self.penalty is not None:
+            self.penalty.load_state_dict(state["penalty"])

@@ -16,7 +16,7 @@ lifelong_rl/trainers/dynamics_trainer.py, lifelong_rl/core/schedules.py (ModelBa
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import torch
 
@@ -30,6 +30,7 @@ from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.trainers.mbpo import ModelRollouts
 from lifelong_rl.trainers.model_based import ModelBasedTrainer
+from lifelong_rl.trainers.offline_model_based import RolloutPenalty
 from lifelong_rl.variants import ConfigError, Param, Schema
 
 NAME = "mbpo"
@@ -71,14 +72,15 @@ def check_rollout_schedule(variant: Dict[str, Any]) -> None:
 
 
 def mbpo_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
-               seeds: RunSeeds) -> Dict[str, Any]:
+               seeds: RunSeeds, penalty: Optional[RolloutPenalty] = None) -> Dict[str, Any]:
+    """SAC, the ensemble and its rollouts (with an offline method's `penalty`: MOPO, MOReL)."""
     agent = sac_agent(variant, obs_dim, action_dim, device)
     fit, model = dynamics(variant, obs_dim, action_dim, device, seeds)
     mb = variant["mbpo_kwargs"]
     size = mb["retain_generations"] * mb["rollout_batch_size"] * max(mb["rollout_length_schedule"][2:])
     model_buffer = ReplayBuffer(size, transition_fields(obs_dim, action_dim), seed=seeds.child("model_buffer"))
     rollouts = ModelRollouts(model, agent["trainer"].policy, model_buffer, mb["rollout_every"], mb["rollout_batch_size"],
-                             mb["rollout_length_schedule"], mb["retain_generations"], mb["real_ratio"], device)
+                             mb["rollout_length_schedule"], mb["retain_generations"], mb["real_ratio"], device, penalty)
     return {**agent, "trainer": ModelBasedTrainer(fit, agent["trainer"]),
             "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "rollouts": rollouts}}
 
