@@ -36,6 +36,7 @@ def offline_model_based(name: str, penalty_schema: Schema, make_penalty: Callabl
         return s
 
     quick = {**mbpo.QUICK, **OFFLINE_QUICK, "algorithm_kwargs/num_epochs": 0, "mbpo_kwargs/rollout_every": 10,
+             "model_kwargs/train_every": 100,
              "mbpo_kwargs/rollout_length_schedule": [1, 1, 2, 2]}
     cases = {"offline": {}, "offline_then_online": {"algorithm_kwargs": {"num_epochs": 2}}}
 
