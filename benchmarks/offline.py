@@ -39,7 +39,7 @@ from common import claim_cell, mean_spread, release_cell, run_cells  # noqa: E40
 METHODS = ("mopo", "morel", "bc")
 DATASETS = ("medium-replay", "medium", "medium-expert", "random")  # the goal's dataset first
 ENV = "gym/Hopper-v5"
-EPOCHS, UPDATES, EVAL_EPISODES, MODEL_GRAD_STEPS, ROLLOUTS = 25, 1000, 3, 3000, 10_000
+EPOCHS, UPDATES, EVAL_EPISODES, MODEL_GRAD_STEPS, ROLLOUTS = 30, 1000, 3, 3000, 10_000
 
 
 def variant(method: str, dataset: str, seed: int, scale: float) -> Dict[str, Any]:
