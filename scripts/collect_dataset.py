@@ -25,6 +25,7 @@ import sys
 import numpy as np
 
 from lifelong_rl.core.logger import SnapshotError, load_snapshot
+from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.datasets import (DATA_ROOT, DatasetError, OfflineDataset, find_dataset,
                                                   load_dataset, save_dataset)
 from lifelong_rl.envs.make_env import UnknownEnvError, make_env, validate_env_name
@@ -110,7 +111,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=100_000, help="transitions (replay: at most; 0: the whole buffer)")
     p.add_argument("--noise", type=float, default=0.0, help="policy, scripted: std of Gaussian action noise")
     p.add_argument("--max-path-length", type=int, default=0, help="episode length; 0: the env's own")
-    p.add_argument("--seed", type=int, default=0, help="the env's and the noise's seed")
+    p.add_argument("--seed", type=int, default=0, help="the env's and the noise's seed; random, scripted: a MetaWorld "
+                   "task gets the goal of a run of this seed (policy, replay: the snapshot's run's goal)")
     p.add_argument("--format", choices=("auto", "minari", "npz"), default="auto")
     p.add_argument("--root", default=DATA_ROOT, help="where datasets live")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
@@ -180,7 +182,9 @@ def make(args):
         meta = {"snapshot": os.path.abspath(args.snapshot), "noise": args.noise, "seed": args.seed}
         return collect(env, policy, args.steps, _length(env, args)), variant["env"], meta
     validate_env_name(args.env)
-    env = make_env(args.env, args.seed, args.max_path_length)
+    # A MetaWorld task's goal: the one a run of seed --seed trains and evaluates on (as a policy or
+    # replay dataset from that run's snapshot has it).
+    env = make_env(args.env, args.seed, args.max_path_length, goal_seed=RunSeeds(args.seed).child("goal"))
     if args.kind == "random":
         policy = RandomPolicy(env)
     else:

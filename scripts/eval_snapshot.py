@@ -2,6 +2,9 @@
 
     python scripts/eval_snapshot.py data/sac/<run>/params.pt --episodes 10 [--seed S] [--json]
     python scripts/eval_snapshot.py data/legion/<run>/params.pt --episodes 3     # every task of the stream
+    python scripts/eval_snapshot.py data/mopo/<run>/offline_params.pt             # + D4RL's normalised score
+
+The normalised score is printed for envs with reference returns (lifelong_rl/envs/reference_scores.py).
 
 Exit code 2 with a one-line error for a missing or corrupt snapshot.
 """
@@ -13,6 +16,7 @@ from experiment_configs.evaluation import load_policies
 from lifelong_rl.core.evaluation import evaluate
 from lifelong_rl.core.logger import SnapshotError
 from lifelong_rl.envs.make_env import UnknownEnvError
+from lifelong_rl.envs.reference_scores import normalized_score
 from lifelong_rl.variants import ConfigError
 
 
@@ -35,12 +39,14 @@ def main(argv=None) -> int:
     results = []
     for name, env, policy in entries:
         res = evaluate(env, policy, args.episodes)
-        res.update(snapshot=args.snapshot, env=name, algorithm=variant["algorithm"])
+        res.update(snapshot=args.snapshot, env=name, algorithm=variant["algorithm"],
+                   normalized_score=normalized_score(name, res["mean_return"], variant["seed"]) if "env" in variant else None)
         results.append(res)
         if not args.json:
             succ = "n/a" if res["success_rate"] is None else f"{res['success_rate']:.3f}"
+            score = "" if res["normalized_score"] is None else f", normalized score {res['normalized_score']:.1f}"
             print(f"{variant['algorithm']} on {name}: mean return {res['mean_return']:.2f} "
-                  f"+- {res['std_return']:.2f}, success rate {succ} over {args.episodes} episodes")
+                  f"+- {res['std_return']:.2f}{score}, success rate {succ} over {args.episodes} episodes")
     rates = [r["success_rate"] for r in results if r["success_rate"] is not None]
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else

@@ -16,7 +16,7 @@ from experiment_configs import registry
 from experiment_configs.base_experiment import experiment
 from lifelong_rl.core.logger import load_snapshot
 from lifelong_rl.core.schedules import evaluation_row
-from lifelong_rl.data_management.datasets import DatasetError, OfflineDataset, load_dataset, minari_available, save_dataset
+from lifelong_rl.data_management.datasets import DatasetError, load_dataset, minari_available, save_dataset
 from lifelong_rl.envs import reference_scores
 from lifelong_rl.envs.make_env import make_env
 from lifelong_rl.models.dynamics import DynamicsModel, ProbabilisticEnsemble
@@ -85,6 +85,10 @@ def test_normalized_score(monkeypatch):
     assert reference_scores.normalized_score("gym/Test-v0", 180.0) == pytest.approx(50.0)
     assert reference_scores.normalized_score("gym/Test-v0", -20.0) == pytest.approx(0.0)
     assert reference_scores.normalized_score("gym/Unknown-v0", 1.0) is None
+    # A MetaWorld reference holds for one run seed's goal only.
+    monkeypatch.setitem(reference_scores.REFERENCE_SCORES, "metaworld/test-v3", {"random": 0.0, "expert": 10.0, "run_seed": 0})
+    assert reference_scores.normalized_score("metaworld/test-v3", 5.0, run_seed=0) == pytest.approx(50.0)
+    assert reference_scores.normalized_score("metaworld/test-v3", 5.0, run_seed=1) is None
 
     class Collector:
         def collect_episodes(self, n):
@@ -244,3 +248,22 @@ def test_collect_dataset_cli(tmp_path):
         r = run_cli("scripts/collect_dataset.py", *args, "--root", str(root))
         assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert sorted(os.listdir(root)) == ["pendulum-replay-v0"]  # nothing else written
+
+
+def test_resume_of_a_run_killed_in_its_offline_phase(tmp_path):
+    """`--resume RUN_DIR` finds the offline snapshot, finishes the offline phase, then runs the online
+    one: the same tables as the uninterrupted run."""
+    import shutil
+
+    v = quick("mopo", **{"algorithm_kwargs/num_epochs": 2})
+    a, c = tmp_path / "a", tmp_path / "c"
+    experiment(v, str(a))
+    shutil.copytree(a, c)
+    for name in ("offline_itr_1.pt", "offline_params.pt", "itr_0.pt", "itr_1.pt", "params.pt", "progress.csv", "timings.csv"):
+        os.remove(c / name)
+    r = run_cli("run_scripts/mopo.py", "--resume", str(c), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    for table in ("offline_progress.csv", "progress.csv"):
+        assert (c / table).read_bytes() == (a / table).read_bytes(), table
+    r = run_cli("run_scripts/mopo.py", "--resume", str(c))
+    assert r.returncode == 0 and "already finished" in r.stdout

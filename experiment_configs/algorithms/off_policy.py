@@ -128,7 +128,7 @@ def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuil
         warmup_steps=ak["min_num_steps_before_training"],
         eval_episodes=evaluation_episodes(ak, length), **agent.get("schedule_kwargs", {}),
     )
-    schedule.reference = reference(v["env"])
+    schedule.reference = reference(v["env"], v["seed"])
     log = v["logging"]
     loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])
     return loop, [expl_env, eval_env]

@@ -116,5 +116,5 @@ def build_offline_only(run: Run, make_agent: AgentBuilder) -> Tuple[PhasedLoop, 
     buffer.add_batch(**teacher_data(v).buffer_batch())
     schedule = OfflineSchedule(agent["trainer"], buffer, PathCollector(env, agent["evaluation_policy"], length), run.logger,
                                run.device, ak["batch_size"], v["offline_kwargs"]["num_trains_per_epoch"],
-                               evaluation_episodes(ak, length), reference=reference(v["env"]))
+                               evaluation_episodes(ak, length), reference=reference(v["env"], v["seed"]))
     return PhasedLoop(offline_loop(run, schedule)), [env]
