@@ -2,6 +2,7 @@
 
     python scripts/plot.py data/sac/run_s0 data/sac/run_s1 --y "evaluation/Success Rate" --out curves.png
     python scripts/plot.py data/sac/* --group-by sweep   # one curve per sweep point, seeds pooled
+    python scripts/plot.py data/mopo/* --table offline_progress.csv --x Epoch --y "evaluation/Normalized Score"
 
 Runs are grouped by their variant's env + algorithm + sweep point (seeds pooled) unless --group-by run.
 """
@@ -30,6 +31,7 @@ def label_of(run_dir: str, group_by: str) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run directories (each with progress.csv)")
+    p.add_argument("--table", default="progress.csv", help="offline_progress.csv: an offline phase's epochs")
     p.add_argument("--y", default="evaluation/Average Returns", help="progress.csv column")
     p.add_argument("--x", default="Env Steps Total", help="x column (default: Env Steps Total)")
     p.add_argument("--group-by", choices=["sweep", "run"], default="sweep")
@@ -37,9 +39,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     groups = {}
     for d in args.runs:
-        path = os.path.join(d, "progress.csv")
+        path = os.path.join(d, args.table)
         if not os.path.isfile(path):
-            print(f"error: no progress.csv in {d}", file=sys.stderr)
+            print(f"error: no {args.table} in {d}", file=sys.stderr)
             return 2
         df = pd.read_csv(path)
         for col in (args.x, args.y):

@@ -43,17 +43,23 @@ def offline_schema(num_epochs: int = 100, trains_per_epoch: int = 1000) -> Schem
     }}
 
 
-def teacher_data(variant: Dict[str, Any]) -> OfflineDataset:
-    """The variant's datasets, capped and concatenated (read once per process and file version)."""
+def teacher_datasets(variant: Dict[str, Any]) -> List[Tuple[str, OfflineDataset]]:
+    """(name, dataset) of each of the variant's datasets, capped (read once per process)."""
     o = variant["offline_kwargs"]
-    parts = []
+    out = []
     for name in o["teacher_data_files"]:
         key = (name, os.path.abspath(name), o["max_teacher_transitions"])
         if key not in _CACHE:
             data = load_dataset(name)
             _CACHE[key] = data.head(o["max_teacher_transitions"]) if o["max_teacher_transitions"] else data
-        parts.append(_CACHE[key])
-    return OfflineDataset.concatenate(parts, {"datasets": list(o["teacher_data_files"])})
+        out.append((name, _CACHE[key]))
+    return out
+
+
+def teacher_data(variant: Dict[str, Any]) -> OfflineDataset:
+    """The variant's datasets, capped and concatenated."""
+    return OfflineDataset.concatenate([d for _, d in teacher_datasets(variant)],
+                                      {"datasets": list(variant["offline_kwargs"]["teacher_data_files"])})
 
 
 def env_dims(name: str) -> Tuple[int, int]:
@@ -74,15 +80,15 @@ def check_offline(variant: Dict[str, Any], online: bool = True) -> None:
         raise ConfigError("no epochs to run: offline_kwargs/num_epochs and algorithm_kwargs/num_epochs are both 0")
     if not o["teacher_data_files"]:
         return
-    data = teacher_data(variant)
+    parts = teacher_datasets(variant)
     obs_dim, action_dim = env_dims(variant["env"])
-    for name in o["teacher_data_files"]:
-        part = load_dataset(name)
+    for name, part in parts:
         if (part.obs_dim, part.action_dim) != (obs_dim, action_dim):
             raise DatasetError(f"dataset '{name}' has observations of size {part.obs_dim} and actions of size "
                                f"{part.action_dim}; {variant['env']} has {obs_dim} and {action_dim}")
-    if len(data) > variant["replay_buffer_size"]:
-        raise ConfigError(f"the datasets hold {len(data)} transitions, more than replay_buffer_size "
+    total = sum(len(part) for _, part in parts)
+    if total > variant["replay_buffer_size"]:
+        raise ConfigError(f"the datasets hold {total} transitions, more than replay_buffer_size "
                           f"({variant['replay_buffer_size']}); raise it or set offline_kwargs/max_teacher_transitions")
 
 

@@ -279,9 +279,13 @@ class ModelBasedSchedule(OffPolicySchedule):
         times = [p.pop_planning_time() for p in self.planners]
         if any(x is not None for x in times):
             info["time/planning per env step (s)"] = max(x for x in times if x is not None)
-        info.update(self._times)
-        self._times = dict.fromkeys(self._times, 0.0)
+        info.update(self.pop_times())
         return info
+
+    def pop_times(self) -> Dict[str, float]:
+        """Seconds spent fitting the model and generating rollouts since the last call."""
+        times, self._times = self._times, dict.fromkeys(self._times, 0.0)
+        return times
 
     def diagnostics(self) -> Dict[str, float]:
         return {**super().diagnostics(), **({} if self.rollouts is None else self.rollouts.diagnostics())}
@@ -299,7 +303,7 @@ class ModelBasedSchedule(OffPolicySchedule):
 
 class OfflineSchedule(Schedule):
     """Updates on a buffer filled from datasets, and evaluation episodes; no env steps. With `model`
-    (a ModelBasedSchedule of the same run, for its model fit and rollouts: MOPO, MOReL), the model is
+    (the run's ModelBasedSchedule, whose model fit and rollouts it uses: MOPO, MOReL), the model is
     fitted to the whole buffer before the first epoch, and model rollouts are generated then and
     every `rollouts.rollout_every` updates; batches mix real and model data as MBPO's. The buffer is
     not in the snapshots (the run rebuilds it from the datasets); the model buffer is."""
@@ -312,36 +316,25 @@ class OfflineSchedule(Schedule):
         self.batch_size, self.updates_per_epoch, self.model = batch_size, updates_per_epoch, model
         self.rollouts = None if model is None else model.rollouts
         self.updates = 0
-        self._times = {"time/model fit (s)": 0.0, "time/model rollouts (s)": 0.0}
 
     def start(self) -> None:
         if self.model is not None:
-            self._timed("time/model fit (s)", self.model.fit_model)
-            self._timed("time/model rollouts (s)", self._generate)
-
-    def _timed(self, key: str, fn: Callable[[], None]) -> None:
-        t = time.perf_counter()
-        fn()
-        self._times[key] += time.perf_counter() - t
-
-    def _generate(self) -> None:
-        if self.rollouts is not None:
-            self.rollouts.generate(self.buffer, 0)
+            self.model.fit_model()
+            self.model.generate_rollouts()
 
     def train_epoch(self, epoch: int) -> Dict[str, float]:
         train_time = 0.0
         for _ in range(self.updates_per_epoch):
             if self.rollouts is not None and self.updates and self.updates % self.rollouts.rollout_every == 0:
-                self._timed("time/model rollouts (s)", self._generate)
+                self.model.generate_rollouts()
             t = time.perf_counter()
             batch = self.buffer.random_batch(self.batch_size) if self.rollouts is None else \
                 self.rollouts.batch(self.buffer, self.batch_size)
             self.trainer.train_from_torch({k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()})
             train_time += time.perf_counter() - t
             self.updates += 1
-        info = {"updates": self.updates_per_epoch, "train_time": train_time, "env_steps": 0, **self._times}
-        self._times = dict.fromkeys(self._times, 0.0)
-        return info
+        return {"updates": self.updates_per_epoch, "train_time": train_time, "env_steps": 0,
+                **({} if self.model is None else self.model.pop_times())}
 
     def evaluate(self, epoch: int) -> Dict[str, float]:
         return evaluation_row(self.eval_collector, self.eval_episodes, self.reference)
@@ -371,7 +364,7 @@ class OfflineSchedule(Schedule):
         if self.rollouts is not None:
             self.rollouts.load_state_dict(state["rollouts"])
             if state["rollouts"]["buffer"] is None:  # the model data is gone: new rollouts (not the uninterrupted run)
-                self._generate()
+                self.model.generate_rollouts()
 
 
 class OnPolicySchedule(SteppedSchedule):
