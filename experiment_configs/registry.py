@@ -8,6 +8,9 @@ experiment_configs/configs/<family>/ that defines NAME is an algorithm; it holds
   PRESETS               (optional) named overrides (--preset NAME), e.g. sizes for a GPU
   CONTRACT_CASES        variant overrides the registry-wide contract test runs (tests/test_contract.py)
   check(variant)        cross-field checks of a complete variant (raise ConfigError)
+  check_evaluation(variant)   (optional, default `check`) the checks that still apply when a
+                        snapshot's variant is rebuilt for evaluation (an offline method's datasets
+                        are not read again)
   build(run)            (TrainingLoop, envs to close)
   evaluation_setup(run, env_seed)   (trainer, [(name, env, deterministic policy)]) for offline evaluation
   vectorize(variant, trainers, generators)   (optional) seeds as one batch (--vectorize-seeds): the
@@ -76,15 +79,16 @@ def preset_overrides(name: str, preset: str) -> Dict[str, Any]:
     return copy.deepcopy(presets[preset])
 
 
-def validate(variant: Dict[str, Any], check_cuda: bool = True) -> Dict[str, Any]:
+def validate(variant: Dict[str, Any], check_cuda: bool = True, evaluation: bool = False) -> Dict[str, Any]:
     """The variant completed from its algorithm's defaults and checked: unknown keys, types,
-    ranges, choices, the algorithm's cross-field checks and the device (ConfigError)."""
+    ranges, choices, the algorithm's cross-field checks (its `check_evaluation` ones for
+    `evaluation`) and the device (ConfigError)."""
     if "algorithm" not in variant:
         raise ConfigError("variant has no 'algorithm' key")
     module = get(variant["algorithm"])
     full = merge_variant(defaults(module.schema()), variant)
     check_variant(full, module.schema())
-    module.check(full)
+    (getattr(module, "check_evaluation", module.check) if evaluation else module.check)(full)
     if check_cuda:
         check_device(full["device"])
     return full
@@ -120,7 +124,7 @@ def evaluation_setup(variant: Dict[str, Any], device: str = "cpu", env_seed: Opt
     """(trainer, [(name, env, deterministic policy)]) of a snapshot's variant: one entry, or one per
     task of a stream. The goals are the run's; `env_seed` replaces the simulators' seeds."""
     try:
-        variant = validate(variant, check_cuda=False)
+        variant = validate(variant, check_cuda=False, evaluation=True)
     except ConfigError as e:
         raise SnapshotError(f"the snapshot's variant does not fit this version ({e}); snapshots from before "
                             "the schema change do not load") from None

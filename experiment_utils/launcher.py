@@ -366,7 +366,10 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser, ray_optio
             variant["logging"]["progress_bar"] = False
         online_next = snap.get("phase") == "offline_" and variant.get("algorithm_kwargs", {}).get("num_epochs", 0) > 0
         if snap["epoch"] + 1 >= num_epochs and not online_next:
-            print(f"run {d} already finished {snap['epoch'] + 1} epochs (use --epochs to train longer)")
+            more = ("" if "num_epochs" not in variant.get("algorithm_kwargs", {}) else
+                    " (--epochs N adds an online phase of N epochs)" if snap.get("phase") == "offline_" else
+                    " (use --epochs to train longer)")
+            print(f"run {d} already finished {snap['epoch'] + 1} {snap.get('phase', '')}epochs{more}")
             return 0
         unit.append((variant, d, path))
     for _, d, path in unit:

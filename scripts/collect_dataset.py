@@ -30,74 +30,23 @@ from lifelong_rl.data_management.datasets import (DATA_ROOT, DatasetError, Offli
                                                   load_dataset, save_dataset)
 from lifelong_rl.envs.make_env import UnknownEnvError, make_env, validate_env_name
 from lifelong_rl.envs.reference_scores import normalized_score
-from lifelong_rl.samplers.collectors import rollout
+from lifelong_rl.samplers.dataset_collection import NoisyPolicy, RandomPolicy, ScriptedPolicy, collect
 from lifelong_rl.variants import ConfigError
 
 KINDS = ("random", "policy", "replay", "scripted", "mix")
 
 
-class RandomPolicy:
-    def __init__(self, env):
-        self.space = env.action_space
-
-    def get_action(self, obs):
-        return self.space.sample()
-
-    def reset(self):
-        pass
-
-
-class NoisyPolicy:
-    """A policy's actions plus N(0, std^2) noise, clipped to the action bounds."""
-
-    def __init__(self, policy, std: float, low, high, seed: int):
-        self.policy, self.std, self.low, self.high = policy, std, low, high
-        self.rng = np.random.default_rng(seed)
-
-    def get_action(self, obs):
-        a = np.asarray(self.policy.get_action(obs), np.float32)
-        return np.clip(a + self.std * self.rng.standard_normal(a.shape), self.low, self.high).astype(np.float32)
-
-    def reset(self):
-        self.policy.reset()
-
-
-class ScriptedPolicy:
-    def __init__(self, task: str):
-        from metaworld.policies import ENV_POLICY_MAP
-
-        if task not in ENV_POLICY_MAP:
-            raise ConfigError(f"MetaWorld has no scripted policy for '{task}'")
-        self.policy = ENV_POLICY_MAP[task]()
-
-    def get_action(self, obs):
-        return np.clip(self.policy.get_action(np.asarray(obs, np.float64)), -1.0, 1.0).astype(np.float32)
-
-    def reset(self):
-        pass
-
-
-def collect(env, policy, steps: int, max_path_length: int) -> OfflineDataset:
-    """Whole episodes of `policy` until `steps` transitions (the last one cut to fit)."""
-    paths, n = [], 0
-    while n < steps:
-        path = rollout(env, policy, max_path_length)
-        paths.append({k: v[: steps - n] for k, v in path.items() if isinstance(v, np.ndarray)})
-        n += len(paths[-1]["rewards"])
-    return OfflineDataset({k: np.concatenate([p[k] for p in paths]) for k in paths[0]})
-
-
 def from_replay(snapshot: str, steps: int) -> OfflineDataset:
     snap = load_snapshot(snapshot, mmap=True)
     buffer = (snap.get("schedule") or {}).get("buffer")
-    if not buffer:
-        raise SnapshotError(f"{snapshot} holds no replay buffer (the run needs --save-replay-buffer)")
+    keys = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts")
+    if not buffer or "env" not in snap["variant"] or not set(keys) <= set(buffer.get("data", {})):
+        raise SnapshotError(f"{snapshot} holds no single-env replay buffer (an off-policy run saved with "
+                            "--save-replay-buffer has one)")
     size, top = int(buffer["size"]), int(buffer["top"])
     order = np.arange(size) if size < buffer["max_size"] else (top + np.arange(size)) % size  # oldest first
     order = order[:steps] if steps else order
-    data = {k: np.asarray(buffer["data"][k])[order] for k in ("observations", "actions", "rewards", "next_observations",
-                                                                  "terminals", "timeouts")}
-    return OfflineDataset(data)
+    return OfflineDataset({k: np.asarray(buffer["data"][k])[order] for k in keys})
 
 
 def main(argv=None) -> int:
@@ -130,9 +79,15 @@ def main(argv=None) -> int:
         import gymnasium as gym
 
         env = gym.make(env_name[4:])
+    # Written beside, then moved in place: a failed write keeps the dataset it was to replace.
+    partial = os.path.join(args.root, ".partial")
+    written = save_dataset(data, args.name, partial, args.format, env=env)
+    path = os.path.join(args.root, os.path.relpath(written, partial))
     _remove(args.name, args.root)
-    path = save_dataset(data, args.name, args.root, args.format, env=env)
-    score = normalized_score(env_name, float(returns.mean()))
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    os.replace(written, path)
+    shutil.rmtree(partial, ignore_errors=True)
+    score = normalized_score(env_name, float(returns.mean()), meta.get("run_seed"))
     print(f"{path}: {len(data)} transitions, {len(returns)} episodes ({int(data.terminals.sum())} terminal), "
           f"mean return {returns.mean():.1f} +- {returns.std():.1f}"
           + (f", normalized score {score:.1f}" if score is not None else ""))
@@ -156,8 +111,8 @@ def make(args):
         existing = None
     if existing and not args.overwrite:
         raise ConfigError(f"dataset '{args.name}' exists ({existing}); --overwrite replaces it")
-    if args.steps < 0 or args.noise < 0:
-        raise ConfigError("--steps and --noise must be >= 0")
+    if args.steps < 0 or args.noise < 0 or (args.steps == 0 and args.kind in ("random", "policy", "scripted")):
+        raise ConfigError("--steps must be > 0 (0: a replay kind's whole buffer) and --noise >= 0")
     if args.kind in ("policy", "replay") and not args.snapshot:
         raise ConfigError(f"--kind {args.kind} needs --snapshot")
     if args.kind in ("random", "scripted") and not args.env:
@@ -166,20 +121,25 @@ def make(args):
         if not args.sources:
             raise ConfigError("--kind mix needs --from NAME (repeatable)")
         parts = [load_dataset(s, args.root) for s in args.sources]
-        envs = {part.meta.get("env") for part in parts}
-        if len(envs) != 1:
-            raise ConfigError(f"--from datasets are of different envs: {sorted(map(str, envs))}")
-        return OfflineDataset.concatenate(parts, {}), envs.pop(), {"sources": list(args.sources)}
+        origins = {(part.meta.get("env"), part.meta.get("run_seed")) for part in parts}
+        if len(origins) != 1 or next(iter(origins))[0] is None:
+            raise ConfigError(f"--from datasets must be of one env (and one run seed's goal), known from their "
+                              f"metadata: {sorted(map(str, origins))}")
+        env_name, run_seed = origins.pop()
+        return OfflineDataset.concatenate(parts, {}), env_name, {"sources": list(args.sources), "run_seed": run_seed}
+    # run_seed: the seed of the run whose MetaWorld goal the data is on (a run's goal comes from its seed)
     if args.kind == "replay":
-        snap = load_snapshot(args.snapshot, mmap=True)
-        return from_replay(args.snapshot, args.steps), snap["variant"]["env"], {"snapshot": os.path.abspath(args.snapshot)}
+        variant = load_snapshot(args.snapshot, mmap=True)["variant"]
+        data = from_replay(args.snapshot, args.steps)
+        return data, variant["env"], {"snapshot": os.path.abspath(args.snapshot), "run_seed": variant["seed"]}
     if args.kind == "policy":
         from experiment_configs.evaluation import load_policy
 
         variant, policy, env = load_policy(args.snapshot, seed=args.seed)
         if args.noise:
             policy = NoisyPolicy(policy, args.noise, env.action_space.low, env.action_space.high, args.seed)
-        meta = {"snapshot": os.path.abspath(args.snapshot), "noise": args.noise, "seed": args.seed}
+        meta = {"snapshot": os.path.abspath(args.snapshot), "noise": args.noise, "seed": args.seed,
+                "run_seed": variant["seed"]}
         return collect(env, policy, args.steps, _length(env, args)), variant["env"], meta
     validate_env_name(args.env)
     # A MetaWorld task's goal: the one a run of seed --seed trains and evaluates on (as a policy or
@@ -193,7 +153,8 @@ def make(args):
         policy = ScriptedPolicy(args.env.split("/", 1)[1])
         if args.noise:
             policy = NoisyPolicy(policy, args.noise, -1.0, 1.0, args.seed)
-    return collect(env, policy, args.steps, _length(env, args)), args.env, {"noise": args.noise, "seed": args.seed}
+    meta = {"noise": args.noise, "seed": args.seed, "run_seed": args.seed}
+    return collect(env, policy, args.steps, _length(env, args)), args.env, meta
 
 
 def _length(env, args) -> int:

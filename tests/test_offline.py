@@ -16,14 +16,14 @@ from experiment_configs import registry
 from experiment_configs.base_experiment import experiment
 from lifelong_rl.core.logger import load_snapshot
 from lifelong_rl.core.schedules import evaluation_row
-from lifelong_rl.data_management.datasets import DatasetError, load_dataset, minari_available, save_dataset
+from lifelong_rl.data_management.datasets import DatasetError, OfflineDataset, load_dataset, minari_available, save_dataset
 from lifelong_rl.envs import reference_scores
 from lifelong_rl.envs.make_env import make_env
 from lifelong_rl.models.dynamics import DynamicsModel, ProbabilisticEnsemble
 from lifelong_rl.trainers.mbpo import branched_rollouts
 from lifelong_rl.trainers.offline_model_based import MOPOPenalty, MOReLHalt
 from lifelong_rl.variants import set_path
-from scripts.collect_dataset import RandomPolicy, collect
+from lifelong_rl.samplers.dataset_collection import RandomPolicy, collect
 
 FORMATS = ["npz"] + (["minari"] if minari_available() else [])
 
@@ -37,11 +37,24 @@ def test_collected_episodes_keep_terminals_and_timeouts_apart():
     data = hopper_random()
     assert len(data) == 400
     assert data.terminals.any() and data.timeouts.any() and not (data.terminals & data.timeouts).any()
-    assert data.timeouts[-1] or data.terminals[-1]  # the collection's cut ends the last episode
     for a, b in data.episode_bounds():  # within an episode each step starts where the last ended
         np.testing.assert_array_equal(data.observations[a + 1:b], data.next_observations[a:b - 1])
         assert (data.terminals[b - 1] or data.timeouts[b - 1]) and not (data.terminals[a:b - 1] | data.timeouts[a:b - 1]).any()
     assert all(b - a <= 60 for a, b in data.episode_bounds())
+
+
+def test_every_episode_ends_on_a_terminal_or_a_timeout():
+    """Rows that do not continue the previous one (a replay buffer's cut) and the last row end episodes."""
+    obs = np.arange(6, dtype=np.float32)[:, None]
+    nxt = obs + 1
+    nxt[2] = 10.0  # row 3 does not start where row 2 ended
+    arrays = dict(observations=obs, next_observations=nxt, actions=np.zeros((6, 1)), rewards=np.ones(6),
+                  terminals=np.zeros(6), timeouts=np.zeros(6))
+    data = OfflineDataset(arrays)
+    assert data.timeouts.tolist() == [False, False, True, False, False, True] and not data.terminals.any()
+    assert data.episode_bounds().tolist() == [[0, 3], [3, 6]]
+    arrays["terminals"] = np.array([0, 0, 0, 0, 0, 1.0])  # a terminal last row stays terminal, not a timeout
+    assert OfflineDataset(arrays).timeouts.tolist() == [False, False, True, False, False, False]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -102,7 +115,8 @@ def test_normalized_score(monkeypatch):
 
 
 class FixedEnsemble(ProbabilisticEnsemble):
-    """An ensemble whose elites predict given means and variances [M, B, out] (real units)."""
+    """An ensemble whose elites predict given means and variances [M, B, obs + 1] (next-state change
+    and reward, real units)."""
 
     def __init__(self, mean, var):
         super().__init__(obs_dim=mean.shape[-1] - 1, action_dim=1, ensemble_size=mean.shape[0], num_elites=mean.shape[0],
@@ -126,19 +140,21 @@ def test_mopo_penalty_on_hand_computed_stds():
 
 
 def test_morel_halt_on_hand_computed_means():
-    # Three elites; row 0 means within 0.1 of each other (max gap sqrt(0.02)), row 1 one elite 5 away.
-    mean = torch.tensor([[[0.0, 0.0], [0.0, 0.0]], [[0.1, 0.0], [3.0, 4.0]], [[0.0, 0.1], [0.0, 0.0]]])
+    # Three elites, outputs [ds_1, ds_2, r]; row 0's next states within 0.1 of each other (max gap
+    # sqrt(0.02); the rewards disagree by 9, which MOReL does not look at), row 1 one elite 5 away.
+    mean = torch.tensor([[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.1, 0.0, 0.0], [3.0, 4.0, 0.0]],
+                         [[0.0, 0.1, 9.0], [0.0, 0.0, 0.0]]])
     ens = FixedEnsemble(mean, torch.ones_like(mean))
     model = DynamicsModel(ens, termination_fn=lambda o, a, n: torch.zeros(len(o), dtype=torch.bool))
     halt = MOReLHalt(threshold_coef=1.0, kappa=100.0)
     halt.threshold = 1.0
-    reward, terminal = halt(model, torch.zeros(2, 1), torch.zeros(2, 1), torch.tensor([0.5, 0.5]), torch.tensor([False, False]))
+    reward, terminal = halt(model, torch.zeros(2, 2), torch.zeros(2, 1), torch.tensor([0.5, 0.5]), torch.tensor([False, False]))
     torch.testing.assert_close(reward, torch.tensor([0.5, -100.0]))
     assert terminal.tolist() == [False, True]
     assert halt.diagnostics()["model_buffer/MOReL HALT share"] == pytest.approx(0.5)
 
     class Data:  # the threshold: coef x the largest disagreement on the data's pairs (here max(0.1414, 5))
-        observations, actions = np.zeros((2, 1), np.float32), np.zeros((2, 1), np.float32)
+        observations, actions = np.zeros((2, 2), np.float32), np.zeros((2, 1), np.float32)
 
         def __len__(self):
             return 2
@@ -209,21 +225,26 @@ def test_the_online_phase_continues_the_offline_networks(tmp_path, monkeypatch):
     assert (d / "offline_progress.csv").read_text().count("\n") == 3 and (d / "progress.csv").read_text().count("\n") == 3
 
 
-@pytest.mark.parametrize("problem", ["missing", "corrupt", "sizes"])
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "sizes", "env"])
 def test_bad_datasets_exit_2_before_a_run_dir(tmp_path, problem):
     if problem == "missing":
         data, env = "no-such-dataset", "gym/Pendulum-v1"
     elif problem == "corrupt":
         (tmp_path / "bad.npz").write_bytes(b"\x00" * 64)
         data, env = str(tmp_path / "bad.npz"), "gym/Pendulum-v1"
-    else:
+    elif problem == "sizes":
         data, env = "examples/pendulum-random-v0", "gym/InvertedPendulum-v5"  # 4-d observations, not 3
+    else:  # the sizes fit, the env does not
+        other = load_dataset("examples/pendulum-random-v0")
+        other.meta["env"] = "gym/Other-v0"
+        data, env = save_dataset(other, "other", str(tmp_path), "npz"), "gym/Pendulum-v1"
     logs = tmp_path / "logs"
     r = run_cli("run_scripts/bc.py", "--quick", "--log-dir", str(logs), "--env", env,
                 "--set", f"offline_kwargs/teacher_data_files={data}")
     err = r.stderr.strip()
     assert r.returncode == 2 and len(err.splitlines()) == 1, err
-    assert {"missing": "not found", "corrupt": "corrupt", "sizes": "observations of size 3"}[problem] in err
+    assert {"missing": "not found", "corrupt": "corrupt", "sizes": "observations of size 3",
+            "env": "is of gym/Other-v0, not gym/Pendulum-v1"}[problem] in err
     assert not logs.exists()
 
 
@@ -250,20 +271,35 @@ def test_collect_dataset_cli(tmp_path):
     assert sorted(os.listdir(root)) == ["pendulum-replay-v0"]  # nothing else written
 
 
-def test_resume_of_a_run_killed_in_its_offline_phase(tmp_path):
-    """`--resume RUN_DIR` finds the offline snapshot, finishes the offline phase, then runs the online
-    one: the same tables as the uninterrupted run."""
+def test_resume_of_a_run_killed_between_its_phases(tmp_path):
+    """`--resume RUN_DIR` finds the offline phase's last snapshot and runs the online phase: the same
+    tables as the uninterrupted run (a resume inside the offline phase: tests/test_contract.py)."""
     import shutil
 
     v = quick("mopo", **{"algorithm_kwargs/num_epochs": 2})
     a, c = tmp_path / "a", tmp_path / "c"
     experiment(v, str(a))
     shutil.copytree(a, c)
-    for name in ("offline_itr_1.pt", "offline_params.pt", "itr_0.pt", "itr_1.pt", "params.pt", "progress.csv", "timings.csv"):
-        os.remove(c / name)
+    for name in ("offline_params.pt", "itr_0.pt", "itr_1.pt", "params.pt", "progress.csv", "timings.csv"):
+        os.remove(c / name)  # killed after the offline phase's last snapshot, before the online phase's first
     r = run_cli("run_scripts/mopo.py", "--resume", str(c), "--no-progress")
     assert r.returncode == 0, r.stderr
     for table in ("offline_progress.csv", "progress.csv"):
         assert (c / table).read_bytes() == (a / table).read_bytes(), table
     r = run_cli("run_scripts/mopo.py", "--resume", str(c))
     assert r.returncode == 0 and "already finished" in r.stdout
+
+
+def test_a_resume_refuses_datasets_changed_since_the_run_started(tmp_path):
+    from lifelong_rl.core.logger import SnapshotError
+
+    data = load_dataset("examples/pendulum-random-v0")
+    path = save_dataset(data, "mine", str(tmp_path), "npz")
+    v = quick("bc", **{"offline_kwargs/teacher_data_files": [path]})
+    experiment(v, str(tmp_path / "run"))
+    save_dataset(data.head(500), "mine", str(tmp_path), "npz")
+    from experiment_configs.algorithms import offline
+
+    offline._CACHE.clear()  # a new process would read the file again
+    with pytest.raises(SnapshotError, match="not the ones this run started with"):
+        experiment(v, str(tmp_path / "run"), resume_from=str(tmp_path / "run" / "offline_itr_0.pt"))

@@ -62,7 +62,7 @@ def build_lockstep(variants: List[Dict[str, Any]], log_dirs: List[str]) -> Tuple
             for c in lane.collectors:
                 c.policy = _ActsInBatch()
             loop.get_rng_state, loop.set_rng_state = _seed_rng(gen, rng)
-            loop.snapshot_extras = {"seed_group": group}
+            loop.snapshot_extras["seed_group"] = group
         schedule = LockstepOffPolicySchedule(lanes, stacked, stacked.policy, [loop.schedule for loop in loops] if continual else ())
     except BaseException:
         close()

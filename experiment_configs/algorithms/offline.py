@@ -86,6 +86,8 @@ def check_offline(variant: Dict[str, Any], online: bool = True) -> None:
         if (part.obs_dim, part.action_dim) != (obs_dim, action_dim):
             raise DatasetError(f"dataset '{name}' has observations of size {part.obs_dim} and actions of size "
                                f"{part.action_dim}; {variant['env']} has {obs_dim} and {action_dim}")
+        if part.meta.get("env") not in (None, variant["env"]):
+            raise DatasetError(f"dataset '{name}' is of {part.meta['env']}, not {variant['env']}")
     total = sum(len(part) for _, part in parts)
     if total > variant["replay_buffer_size"]:
         raise ConfigError(f"the datasets hold {total} transitions, more than replay_buffer_size "
@@ -104,10 +106,12 @@ def build_phased(run: Run, make_agent: AgentBuilder,
     ModelBasedSchedule, the model's fit and rollouts) then the online phase, skipping an empty one."""
     online, envs = build_off_policy(run, make_agent, schedule_class=schedule_class)
     s = online.schedule
-    s.buffer.add_batch(**teacher_data(run.variant).buffer_batch())
+    data = teacher_data(run.variant)
+    s.buffer.add_batch(**data.buffer_batch())
     offline = OfflineSchedule(s.trainer, s.buffer, s.eval_collector, run.logger, run.device, s.batch_size,
                               run.variant["offline_kwargs"]["num_trains_per_epoch"], s.eval_episodes,
-                              model=s if isinstance(s, ModelBasedSchedule) else None, reference=s.reference)
+                              model=s if isinstance(s, ModelBasedSchedule) else None, reference=s.reference,
+                              data_fingerprint=data.fingerprint())
     return PhasedLoop(offline_loop(run, offline), online), envs
 
 
@@ -119,8 +123,10 @@ def build_offline_only(run: Run, make_agent: AgentBuilder) -> Tuple[PhasedLoop, 
     length = episode_length(env)
     agent = make_agent(v, env.observation_space.shape[0], env.action_space.shape[0], run.device)
     buffer = replay_buffer(v, env, run.seeds.child("buffer"))
-    buffer.add_batch(**teacher_data(v).buffer_batch())
+    data = teacher_data(v)
+    buffer.add_batch(**data.buffer_batch())
     schedule = OfflineSchedule(agent["trainer"], buffer, PathCollector(env, agent["evaluation_policy"], length), run.logger,
                                run.device, ak["batch_size"], v["offline_kwargs"]["num_trains_per_epoch"],
-                               evaluation_episodes(ak, length), reference=reference(v["env"], v["seed"]))
+                               evaluation_episodes(ak, length), reference=reference(v["env"], v["seed"]),
+                               data_fingerprint=data.fingerprint())
     return PhasedLoop(offline_loop(run, schedule)), [env]

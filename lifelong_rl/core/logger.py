@@ -220,9 +220,10 @@ class Logger:
 
             self._tb = SummaryWriter(os.path.join(log_dir, "tb"))
 
-    def set_phase(self, prefix: str) -> None:
-        """Write the tables and snapshots of a phase: "" (online) or "offline_"."""
-        self.phase = prefix
+    def set_phase(self, prefix: str, step_offset: int = 0) -> None:
+        """Write the tables and snapshots of a phase: "" (online) or "offline_"; wandb and TensorBoard
+        get its epochs after `step_offset` (the epochs of the phases before it)."""
+        self.phase, self.step_offset = prefix, step_offset
         self.progress = CsvTable(os.path.join(self.log_dir, prefix + "progress.csv"))
         self.timings = CsvTable(os.path.join(self.log_dir, prefix + "timings.csv"))
 
@@ -249,10 +250,10 @@ class Logger:
             self.timings.append({"Epoch": step, **timings})
         numeric = {self.phase + k: v for k, v in {**row, **(timings or {})}.items() if isinstance(v, (int, float))}
         if self._wandb is not None:
-            self._wandb.log(numeric, step=step)
+            self._wandb.log(numeric, step=step + self.step_offset)
         if self._tb is not None:
             for k, v in numeric.items():
-                self._tb.add_scalar(k, v, step)
+                self._tb.add_scalar(k, v, step + self.step_offset)
             self._tb.flush()
         return row
 

@@ -89,7 +89,7 @@ class TrainingLoop:
         snapshots get the prefix, its snapshots say so)."""
         self.schedule, self.logger, self.variant = schedule, logger, variant
         self.num_epochs, self.save_buffer, self.progress_bar = num_epochs, save_buffer, progress_bar
-        self.phase = phase
+        self.phase, self.step_offset = phase, 0  # step_offset: epochs of the phases before this one
         self.start_epoch = 0
         self.summary: Dict[str, Any] = {}
         # Where the run's random streams live: the global generators, or (one seed of a
@@ -104,7 +104,7 @@ class TrainingLoop:
 
     def train(self) -> Dict[str, Any]:
         """Run the remaining epochs; returns the run's summary."""
-        self.logger.set_phase(self.phase)
+        self.logger.set_phase(self.phase, self.step_offset)
         if self.start_epoch == 0:
             self.schedule.start()
         gt.reset_root()
@@ -196,7 +196,7 @@ class TrainingLoop:
 
     def restore(self, snap: Dict[str, Any]) -> None:
         """Continue after the snapshot's epoch, dropping progress rows logged after it."""
-        self.logger.set_phase(self.phase)
+        self.logger.set_phase(self.phase, self.step_offset)
         self.trainer.load_state_dict(snap["trainer"])
         self.schedule.load_state_dict(snap["schedule"])
         self.set_rng_state(snap["rng"])
@@ -215,6 +215,8 @@ class PhasedLoop:
     def __init__(self, offline: TrainingLoop, online: Optional[TrainingLoop] = None):
         """`online`: None for a method that has no online phase (behaviour cloning)."""
         self.phases = [loop for loop in (offline, online) if loop is not None and loop.num_epochs > 0] or [offline]
+        if len(self.phases) == 2:
+            online.step_offset = offline.num_epochs
         self.current = 0
         self.summary: Dict[str, Any] = {}
 
@@ -245,11 +247,14 @@ class PhasedLoop:
         if self.current is None:
             raise SnapshotError(f"the snapshot is of a '{phase or 'online'}' phase, which this run does not have")
         for later in self.phases[self.current + 1:]:  # its rows were logged after the snapshot
-            later.logger.set_phase(later.phase)
+            later.logger.set_phase(later.phase, later.step_offset)
             later.logger.truncate_after(-1)
         self.phases[self.current].restore(snap)
 
     def train(self) -> Dict[str, Any]:
-        for loop in self.phases[self.current:]:
-            self.summary = loop.train()
+        """Run the remaining phases; the summary is the last one's, after the offline phase's
+        ("offline ..." keys) when both ran in this call."""
+        summaries = [loop.train() for loop in self.phases[self.current:]]
+        self.summary = {**{f"offline {k}": v for k, v in summaries[0].items() if len(summaries) > 1},
+                        **summaries[-1]}
         return self.summary

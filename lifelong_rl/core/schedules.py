@@ -35,7 +35,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from lifelong_rl.core.logger import Logger
+from lifelong_rl.core.logger import Logger, SnapshotError
 from lifelong_rl.core.loop import Schedule
 from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector, StepCollector
 
@@ -310,8 +310,11 @@ class OfflineSchedule(Schedule):
 
     def __init__(self, trainer, buffer, eval_collector: Optional[PathCollector], logger: Logger, device: torch.device,
                  batch_size: int, updates_per_epoch: int, eval_episodes: int = 1,
-                 model: Optional[ModelBasedSchedule] = None, reference: Optional[Tuple[float, float]] = None):
+                 model: Optional[ModelBasedSchedule] = None, reference: Optional[Tuple[float, float]] = None,
+                 data_fingerprint: str = ""):
+        """`data_fingerprint`: a hash of the datasets in the buffer, checked on resume."""
         self.trainer, self.buffer, self.logger, self.device = trainer, buffer, logger, device
+        self.data_fingerprint = data_fingerprint
         self.eval_collector, self.eval_episodes, self.reference = eval_collector, eval_episodes, reference
         self.batch_size, self.updates_per_epoch, self.model = batch_size, updates_per_epoch, model
         self.rollouts = None if model is None else model.rollouts
@@ -352,18 +355,23 @@ class OfflineSchedule(Schedule):
         return out
 
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
-        return {"updates": self.updates, "buffer_rng": self.buffer.rng_state_dict(),
+        return {"updates": self.updates, "buffer_rng": self.buffer.rng_state_dict(), "data": self.data_fingerprint,
                 "rollouts": None if self.rollouts is None else self.rollouts.state_dict(save_buffer),
                 "eval_collector": None if self.eval_collector is None else self.eval_collector.state_dict()}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
+        if state["data"] != self.data_fingerprint:
+            raise SnapshotError("the datasets of offline_kwargs/teacher_data_files are not the ones this run started "
+                                "with (remade or replaced since): start a new run")
         self.updates = int(state["updates"])
         self.buffer.rng.bit_generator.state = state["buffer_rng"]["rng"]
         if self.eval_collector is not None:
             self.eval_collector.load_state_dict(state["eval_collector"])
         if self.rollouts is not None:
             self.rollouts.load_state_dict(state["rollouts"])
-            if state["rollouts"]["buffer"] is None:  # the model data is gone: new rollouts (not the uninterrupted run)
+            if state["rollouts"]["buffer"] is None:
+                self.logger.log("the snapshot holds no model buffer: new model rollouts (the run is no longer the "
+                                "uninterrupted one; --save-replay-buffer makes snapshots that resume exactly)", always=True)
                 self.model.generate_rollouts()
 
 

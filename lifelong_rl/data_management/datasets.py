@@ -20,6 +20,7 @@ On disk, `agent_data/<name>` is one of
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -92,6 +93,13 @@ class OfflineDataset:
     @staticmethod
     def concatenate(parts, meta: Dict[str, Any]) -> "OfflineDataset":
         return OfflineDataset({k: np.concatenate([getattr(p, k) for p in parts]) for k in ARRAYS}, meta)
+
+    def fingerprint(self) -> str:
+        """A hash of the transitions: a resumed run checks it still has the data it started with."""
+        h = hashlib.sha1()
+        for k in ARRAYS:
+            h.update(np.ascontiguousarray(getattr(self, k)).tobytes())
+        return h.hexdigest()
 
     def buffer_batch(self) -> Dict[str, np.ndarray]:
         """The arrays as replay-buffer fields (task id 0)."""
@@ -219,7 +227,9 @@ def _load_minari(path: str) -> OfflineDataset:
 
 def _load_pkl(path: str) -> OfflineDataset:
     """Lu et al.'s layout. Its columns do not say where the observation ends, so `<name>.json` beside
-    it gives {"obs_dim": n, "env": "gym/<Id>"}; the action size is what the columns leave."""
+    it gives {"obs_dim": n, "env": "gym/<Id>"}; the action size is what the columns leave. Their D4RL
+    converter gave an episode's last row the next episode's first observation, so such episodes
+    run together here until a terminal."""
     with open(path, "rb") as f:
         arr = np.asarray(pickle.load(f), np.float64)  # noqa: S301 - a file the user named as data
     side = path[:-4] + ".json"

@@ -123,9 +123,11 @@ class ProbabilisticEnsemble(nn.Module):
 
     def disagreement(self, obs: torch.Tensor, act: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Uncertainty of the elites at (s, a), each [B], for the penalties of offline methods:
-        `max_std_norm` max_i ||sigma_i|| (MOPO), `max_mean_gap` max_{i,j} ||mu_i - mu_j|| (MOReL)."""
+        `max_std_norm` max_i ||sigma_i|| over every predicted dimension (MOPO), `max_mean_gap`
+        max_{i,j} ||mu_i - mu_j|| over the next-state predictions (MOReL)."""
         mean, var = self.predict(obs, act, self.elites)
-        gaps = (mean.unsqueeze(0) - mean.unsqueeze(1)).norm(dim=-1)  # [M, M, B]
+        state = mean[..., :self.obs_dim]
+        gaps = (state.unsqueeze(0) - state.unsqueeze(1)).norm(dim=-1)  # [M, M, B]
         return {"max_std_norm": var.sqrt().norm(dim=-1).max(0).values, "max_mean_gap": gaps.flatten(0, 1).max(0).values}
 
 

@@ -17,7 +17,7 @@ fit), lifelong_rl/trainers/sac.py (the policy's losses), lifelong_rl/core/schedu
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,11 +25,9 @@ import torch
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.models.dynamics import DynamicsModel
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
+from lifelong_rl.trainers.offline_model_based import RolloutPenalty
 
 ROLLOUT_KEYS = ("observations", "actions", "rewards", "next_observations", "terminals")
-# An offline method's pessimism applied to every model transition: a RolloutPenalty of
-# lifelong_rl/trainers/offline_model_based.py, (model, obs, act, reward, terminal) -> (reward, terminal).
-Penalty = Callable[[DynamicsModel, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]]
 
 
 def rollout_length(schedule: Sequence[int], env_steps: int) -> int:
@@ -43,10 +41,10 @@ def rollout_length(schedule: Sequence[int], env_steps: int) -> int:
 
 @torch.no_grad()
 def branched_rollouts(model: DynamicsModel, policy: TanhGaussianPolicy, start_obs: torch.Tensor,
-                      length: int, penalty: Optional[Penalty] = None) -> Dict[str, np.ndarray]:
+                      length: int, penalty: Optional[RolloutPenalty] = None) -> Dict[str, np.ndarray]:
     """k-step rollouts of the policy in the model from `start_obs` [B, obs]; every transition up to
     and including each row's first termination, as arrays with a leading sample axis. `penalty`
-    rewrites each step's rewards and terminals (MOPO, MOReL)."""
+    (an offline method's pessimism: MOPO, MOReL) rewrites each step's rewards and terminals."""
     out: Dict[str, list] = {k: [] for k in ROLLOUT_KEYS}
     obs = start_obs
     for _ in range(length):
@@ -68,7 +66,7 @@ class ModelRollouts:
 
     def __init__(self, model: DynamicsModel, policy: TanhGaussianPolicy, model_buffer: ReplayBuffer,
                  rollout_every: int, rollout_batch_size: int, rollout_length_schedule: Sequence[int],
-                 retain_generations: int, real_ratio: float, device: torch.device, penalty: Optional[Penalty] = None):
+                 retain_generations: int, real_ratio: float, device: torch.device, penalty: Optional[RolloutPenalty] = None):
         self.model, self.policy, self.buffer, self.penalty = model, policy, model_buffer, penalty
         self.rollout_every, self.rollout_batch_size = rollout_every, rollout_batch_size
         self.retain_generations = retain_generations

@@ -14,8 +14,9 @@ unknown state-action detector U(s, a) = [ disc(s, a) > threshold ] with disc(s, 
 || mu_i(s, a) - mu_j(s, a) ||_2 over the elites' predicted means; an unknown (s, a) leads to the
 absorbing HALT state, whose reward is -kappa. Here such a transition gets reward -kappa and is
 terminal, so the rollout ends there (Lu et al.'s code kept rolling out and only replaced rewards).
-As in MOReL's code, the threshold is a multiple (`threshold_coef`) of the largest disagreement over
-the data's own (s, a) pairs, measured before every generation of rollouts. MOReL learns its policy
+As in MOReL's code, disc compares the next-state predictions, and the threshold is a multiple
+(`threshold_coef`) of the largest disagreement over the data's own (s, a) pairs, measured after
+every fit of the model. MOReL learns its policy
 with NPG on the pessimistic MDP; here SAC does (as in Lu et al.'s code).
 
 Files that define the methods: this file, lifelong_rl/trainers/mbpo.py (rollouts, data mix),
@@ -26,12 +27,11 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
-import numpy as np
 import torch
 
 from lifelong_rl.models.dynamics import DynamicsModel
 
-CALIBRATION_ROWS = 20_000  # at most this many of the data's pairs measure MOReL's disagreement scale
+CALIBRATION_CHUNK = 20_000  # pairs per pass when measuring MOReL's disagreement on the data
 
 
 def mopo_reward(reward: torch.Tensor, std_norm: torch.Tensor, coef: float) -> torch.Tensor:
@@ -56,6 +56,14 @@ class RolloutPenalty:
     def prepare(self, model: DynamicsModel, real_buffer) -> None:
         self._sum, self._count = 0.0, 0
 
+    def __call__(self, model: DynamicsModel, obs: torch.Tensor, act: torch.Tensor, reward: torch.Tensor,
+                 terminal: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def diagnostics(self) -> Dict[str, float]:
+        """model_buffer/... columns: the penalty's statistics over the last generation of rollouts."""
+        return {}
+
     def _track(self, values: torch.Tensor) -> None:
         self._sum += float(values.float().sum())
         self._count += len(values)
@@ -65,7 +73,7 @@ class RolloutPenalty:
 
     def state_dict(self) -> Dict[str, float]:
         """What the logged diagnostics need after a resume."""
-        return {k: v for k, v in vars(self).items() if k in ("_sum", "_count", "threshold")}
+        return {k: v for k, v in vars(self).items() if k in ("_sum", "_count", "threshold", "_calibrated")}
 
     def load_state_dict(self, state: Dict[str, float]) -> None:
         for k, v in state.items():
@@ -91,18 +99,26 @@ class MOReLHalt(RolloutPenalty):
         super().__init__()
         self.threshold_coef, self.kappa = threshold_coef, kappa
         self.threshold = float("inf")
+        self._calibrated: Tuple = ()  # (data size, parameter sum) the threshold was measured for
 
     @torch.no_grad()
     def prepare(self, model: DynamicsModel, real_buffer) -> None:
-        """The threshold: `threshold_coef` x the largest disagreement on (evenly spaced) pairs of the data."""
+        """The threshold: `threshold_coef` x the largest disagreement on the data's pairs, measured
+        again when the model or the data changed (a fit, new transitions)."""
         super().prepare(model, real_buffer)
         n = len(real_buffer)
-        idx = np.unique(np.linspace(0, n - 1, min(n, CALIBRATION_ROWS)).astype(np.int64))
-        device = model.ensemble.elites.device
-        obs = torch.as_tensor(real_buffer.observations[idx], device=device)
-        act = torch.as_tensor(real_buffer.actions[idx], device=device)
-        disc = model.ensemble.disagreement(obs, act)["max_mean_gap"]
-        self.threshold = self.threshold_coef * float(disc[torch.isfinite(disc)].max())
+        key = (n, float(sum(p.detach().double().sum() for p in model.ensemble.parameters())))
+        if key == self._calibrated:
+            return
+        device, largest = model.ensemble.elites.device, 0.0
+        for i in range(0, n, CALIBRATION_CHUNK):
+            obs = torch.as_tensor(real_buffer.observations[i:min(i + CALIBRATION_CHUNK, n)], device=device)
+            act = torch.as_tensor(real_buffer.actions[i:min(i + CALIBRATION_CHUNK, n)], device=device)
+            disc = model.ensemble.disagreement(obs, act)["max_mean_gap"]
+            finite = disc[torch.isfinite(disc)]
+            if finite.numel():
+                largest = max(largest, float(finite.max()))
+        self.threshold, self._calibrated = self.threshold_coef * largest, key
 
     def __call__(self, model, obs, act, reward, terminal):
         disc = model.ensemble.disagreement(obs, act)["max_mean_gap"]

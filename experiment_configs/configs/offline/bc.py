@@ -43,12 +43,16 @@ QUICK = dict(OFFLINE_QUICK)
 CONTRACT_CASES = {"pendulum": {}}
 
 
-def check(variant: Dict[str, Any]) -> None:
+def check_evaluation(variant: Dict[str, Any]) -> None:
     check_env(variant)
     if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
         raise ConfigError(f"replay_buffer_size ({variant['replay_buffer_size']}) is smaller than algorithm_kwargs/batch_size")
     if variant["offline_kwargs"]["num_epochs"] == 0:
         raise ConfigError("offline_kwargs/num_epochs is 0: behaviour cloning has no online phase, so nothing would run")
+
+
+def check(variant: Dict[str, Any]) -> None:
+    check_evaluation(variant)
     check_offline(variant, online=False)
 
 

@@ -16,7 +16,8 @@ from lifelong_rl.variants import Param, Schema
 
 
 def offline_model_based(name: str, penalty_schema: Schema, make_penalty: Callable[[Dict[str, Any]], RolloutPenalty]):
-    """(schema, QUICK, CONTRACT_CASES, check, build, evaluation_setup) of a model-based offline method."""
+    """(schema, QUICK, CONTRACT_CASES, check, check_evaluation, build, evaluation_setup) of a
+    model-based offline method."""
     def schema() -> Schema:
         s = mbpo.schema()
         s.update(algorithm=Param(name, "registered algorithm name", "str"), exp_name=Param(name, s["exp_name"].doc, "str"),
@@ -53,4 +54,4 @@ def offline_model_based(name: str, penalty_schema: Schema, make_penalty: Callabl
     def evaluation_setup(run: Run, env_seed=None):
         return off_policy_evaluation(run, partial(agent, seeds=run.seeds), env_seed)
 
-    return schema, quick, cases, check, build, evaluation_setup
+    return schema, quick, cases, check, mbpo.check, build, evaluation_setup

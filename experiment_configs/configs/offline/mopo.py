@@ -24,7 +24,7 @@ from lifelong_rl.variants import Param
 
 NAME = "mopo"
 
-schema, QUICK, CONTRACT_CASES, check, build, evaluation_setup = offline_model_based(
+schema, QUICK, CONTRACT_CASES, check, check_evaluation, build, evaluation_setup = offline_model_based(
     NAME, {"mopo_kwargs": {"penalty_coef": Param(1.0, "lambda: the reward penalty per unit of the largest predicted std norm",
                                                  "float", low=0.0)}},
     lambda variant: MOPOPenalty(variant["mopo_kwargs"]["penalty_coef"]))

@@ -24,7 +24,7 @@ from lifelong_rl.variants import Param
 
 NAME = "morel"
 
-schema, QUICK, CONTRACT_CASES, check, build, evaluation_setup = offline_model_based(
+schema, QUICK, CONTRACT_CASES, check, check_evaluation, build, evaluation_setup = offline_model_based(
     NAME, {"morel_kwargs": {
         "threshold_coef": Param(1.0, "the unknown-pair threshold, as a multiple of the largest ensemble disagreement "
                                 "on the data's own pairs", "float", low=0.0),
