@@ -3,8 +3,8 @@
 Cells: method x dataset x seed, each in its own process, each a run of ours in
 <root>/<dataset>/<method>/s<seed>/run with its result in result.json; a cell with a result is
 skipped and an unfinished one resumes from its snapshot, so the same command again resumes a killed
-benchmark. The datasets must exist in agent_data/ (the README's "Offline datasets" commands make
-them); the reference returns are lifelong_rl/envs/reference_scores.py's.
+benchmark. The datasets must exist in agent_data/ (the commands of the README's "Offline RL" section
+make them); the reference returns are lifelong_rl/envs/reference_scores.py's.
 
 Reported: D4RL's normalised score 100 (R - R_random) / (R_expert - R_random) of the last
 evaluation (EVAL_EPISODES episodes) and the mean of the last three evaluations, mean +- std over seeds.
