@@ -106,12 +106,13 @@ def build_phased(run: Run, make_agent: AgentBuilder,
     ModelBasedSchedule, the model's fit and rollouts) then the online phase, skipping an empty one."""
     online, envs = build_off_policy(run, make_agent, schedule_class=schedule_class)
     s = online.schedule
-    data = teacher_data(run.variant)
-    s.buffer.add_batch(**data.buffer_batch())
+    data = teacher_data(run.variant) if run.variant["offline_kwargs"]["teacher_data_files"] else None  # else online only
+    if data is not None:
+        s.buffer.add_batch(**data.buffer_batch())
     offline = OfflineSchedule(s.trainer, s.buffer, s.eval_collector, run.logger, run.device, s.batch_size,
                               run.variant["offline_kwargs"]["num_trains_per_epoch"], s.eval_episodes,
                               model=s if isinstance(s, ModelBasedSchedule) else None, reference=s.reference,
-                              data_fingerprint=data.fingerprint())
+                              data_fingerprint="" if data is None else data.fingerprint())
     return PhasedLoop(offline_loop(run, offline), online), envs
 
 
