@@ -5,7 +5,7 @@ import torch
 
 from experiment_utils.launcher import build_parser, variants_from_args
 from experiment_configs.registry import default_variant, get, validate
-from lifelong_rl.variants import ConfigError, Param, expand_sweep, merge_variant
+from lifelong_rl.variants import ConfigError, Param, expand_sweep, merge_variant, parse_sweep
 
 from conftest import run_cli
 
@@ -107,3 +107,12 @@ def test_a_bug_in_one_parallel_run_is_recorded_in_its_error_txt(tmp_path, monkey
     assert "Traceback" in text and "boom in the trainer" in text
     with pytest.raises(RuntimeError, match="boom"):
         _run_unit([({"seed": 0}, log_dir, None)], 0)
+
+
+def test_strs_param_parses_comma_separated_names():
+    p = Param([], "datasets", "strs")
+    assert p.parse("a,b-v0", "k") == ["a", "b-v0"] and p.parse("", "k") == [] and p.parse("[x, y]", "k") == ["x", "y"]
+    assert p.check(("a",), "k") == ["a"]
+    with pytest.raises(ConfigError, match="a list of names"):
+        p.check([1], "k")
+    assert parse_sweep("k=a,b;c", {"k": p}) == ("k", [["a", "b"], ["c"]])
