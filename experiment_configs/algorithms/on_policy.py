@@ -16,6 +16,7 @@ from lifelong_rl.data_management.fields import Field
 from lifelong_rl.data_management.normalizer import Normalizer
 from lifelong_rl.data_management.rollout_buffer import RolloutBuffer, rollout_fields
 from lifelong_rl.envs.make_env import episode_length
+from lifelong_rl.envs.reference_scores import reference
 from lifelong_rl.models.networks import Mlp
 from lifelong_rl.policies.gaussian_policy import ActorCritic, GaussianPolicy, NormalizedMeanPolicy, orthogonal_init
 from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector
@@ -118,6 +119,7 @@ def build_on_policy(run: Run, make_trainer: TrainerBuilder) -> Tuple[TrainingLoo
         trainer, buffer, [collector], PathCollector(eval_env, NormalizedMeanPolicy(policy, normalizer), length),
         run.logger, run.device, steps_per_epoch=ak["rollout_steps"] * ak["num_envs"] * ak["rollouts_per_epoch"],
         eval_episodes=evaluation_episodes(ak, length))
+    schedule.reference = reference(v["env"], v["seed"])
     log = v["logging"]
     loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])
     return loop, [collector, eval_env]
