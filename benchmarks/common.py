@@ -2,10 +2,12 @@
 cells (one run each, in <root>/...) claimed by one process at a time and run in a process pool."""
 from __future__ import annotations
 
+import argparse
+import json
 import multiprocessing as mp
 import os
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 import numpy as np
 import pandas as pd
@@ -45,3 +47,31 @@ def run_cells(run_cell: Callable[[tuple], str], todo: Sequence[tuple], procs: in
         for line in pool.imap_unordered(run_cell, todo):
             print(f"[{(time.time() - t0) / 60:.1f} min] {line}", flush=True)
     print(f"wall {(time.time() - t0) / 60:.1f} min for {len(todo)} cells")
+
+
+def cell_parser(doc: str, name: str, scale_help: str = "budget multiplier (smoke runs)") -> argparse.ArgumentParser:
+    """The flags every cell benchmark has: --root (the same command again resumes it), --seeds,
+    --procs, --scale, --report; the benchmark adds its own."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", default=os.path.join("data", "benchmarks", name, time.strftime("%Y_%m_%d_%H_%M_%S")),
+                   help="the benchmark dir; the same command again resumes it")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--procs", type=int, default=2, help="cells at a time (one thread each)")
+    p.add_argument("--scale", type=float, default=1.0, help=scale_help)
+    p.add_argument("--report", action="store_true", help="print the table of the cells done and exit")
+    return p
+
+
+def finish_cell(cell: str, result: Dict[str, Any]) -> None:
+    """Write the cell's result.json (whole or not at all) and release the cell."""
+    with open(os.path.join(cell, "result.json.tmp"), "w") as f:
+        json.dump(result, f)
+    os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
+    release_cell(cell)
+
+
+def run_pending(run_cell: Callable[[tuple], str], cells: Sequence[tuple], root: str, procs: int) -> None:
+    """The cells (each tuple's last item its dir) that have no result.json yet, `procs` at a time."""
+    todo = [c for c in cells if not os.path.isfile(os.path.join(c[-1], "result.json"))]
+    print(f"{len(todo)} of {len(cells)} cells to run in {root}, {procs} at a time", flush=True)
+    run_cells(run_cell, todo, procs)

@@ -27,7 +27,6 @@ Also reported: model-fit time and planning time per env step (from each run's ti
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import claim_cell, mean_spread, release_cell, run_cells  # noqa: E402
+from common import cell_parser, claim_cell, finish_cell, mean_spread, run_pending  # noqa: E402
 
 METHODS = ("mpc", "mbpo", "sac")
 HOPPER = dict(env="gym/Hopper-v5", warmup=2000, epoch=1000, epochs=13, eval_episodes=3)
@@ -102,10 +101,7 @@ def run_cell(cell_args) -> str:
         res["planning_s_per_step"] = float(times["time/planning per env step (s)"].mean())
     if method == "mpc":
         res["steps_to_full_episode"] = first_full_episode(df)
-    with open(os.path.join(cell, "result.json.tmp"), "w") as f:
-        json.dump(res, f)
-    os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
-    release_cell(cell)
+    finish_cell(cell, res)
     return f"{method} seed {seed}: final {res['final']:.1f}, {res['wall_s']:.0f} s"
 
 
@@ -145,14 +141,8 @@ def report(root: str, methods, seeds) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default=os.path.join("data", "benchmarks", "model_based", time.strftime("%Y_%m_%d_%H_%M_%S")),
-                   help="the benchmark dir; the same command again resumes it")
+    p = cell_parser(__doc__, "model_based")
     p.add_argument("--methods", default=",".join(METHODS))
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--procs", type=int, default=2, help="cells at a time (one thread each)")
-    p.add_argument("--scale", type=float, default=1.0, help="budget multiplier (smoke runs)")
-    p.add_argument("--report", action="store_true", help="print the table of the cells done and exit")
     args = p.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     bad = [m for m in methods if m not in METHODS]
@@ -168,9 +158,7 @@ def main() -> int:
         # The longest cells first, so the two processes finish together.
         order = {"mbpo": 0, "mpc": 1, "sac": 2}
         cells = [(m, s, args.scale, os.path.join(args.root, m, f"s{s}")) for m in sorted(methods, key=order.get) for s in seeds]
-        todo = [c for c in cells if not os.path.isfile(os.path.join(c[3], "result.json"))]
-        print(f"{len(todo)} of {len(cells)} cells to run in {args.root}, {args.procs} at a time", flush=True)
-        run_cells(run_cell, todo, args.procs)
+        run_pending(run_cell, cells, args.root, args.procs)
     report(args.root, methods, seeds)
     return 0
 

@@ -24,7 +24,6 @@ observations and rewards (running statistics, clipped at 10: SB3's VecNormalize)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import claim_cell, mean_spread, release_cell, run_cells  # noqa: E402
+from common import cell_parser, claim_cell, finish_cell, mean_spread, release_cell, run_pending  # noqa: E402
 
 METHODS = ("td3", "ddpg", "ppo", "npg", "her")
 HOPPER = "gym/Hopper-v5"
@@ -220,10 +219,7 @@ def run_cell(cell_args) -> str:
     res = run_ours(method, seed, b, cell) if impl == "ours" else run_sb3(method, seed, b)
     res.update(wall_s=time.time() - t0, method=method, impl=impl, seed=seed, scale=scale)
     res["steps_per_s"] = res["env_steps"] / res["wall_s"]
-    with open(os.path.join(cell, "result.json.tmp"), "w") as f:
-        json.dump(res, f)
-    os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
-    release_cell(cell)
+    finish_cell(cell, res)
     return f"{method} {impl} seed {seed}: final {res['final']:.3f}, {res['steps_per_s']:.1f} env steps/s, {res['wall_s']:.0f} s"
 
 
@@ -255,16 +251,10 @@ def report(root: str, methods, impls, seeds) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default=os.path.join("data", "benchmarks", "model_free", time.strftime("%Y_%m_%d_%H_%M_%S")),
-                   help="the benchmark dir; the same command again resumes it")
+    p = cell_parser(__doc__, "model_free")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--impls", default="ours,sb3")
-    p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
-    p.add_argument("--procs", type=int, default=2, help="cells at a time (one thread each)")
-    p.add_argument("--scale", type=float, default=1.0, help="budget multiplier (smoke runs)")
-    p.add_argument("--report", action="store_true", help="print the table of the cells done and exit")
     args = p.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     impls = [i for i in args.impls.split(",") if i]
@@ -279,9 +269,7 @@ def main() -> int:
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     if not args.report:
         cells = [(m, i, s, args.scale, os.path.join(args.root, m, f"{i}_s{s}")) for m in methods for s in seeds for i in impls]
-        todo = [c for c in cells if not os.path.isfile(os.path.join(c[4], "result.json"))]
-        print(f"{len(todo)} of {len(cells)} cells to run in {args.root}, {args.procs} at a time", flush=True)
-        run_cells(run_cell, todo, args.procs)
+        run_pending(run_cell, cells, args.root, args.procs)
     report(args.root, methods, impls, seeds)
     return 0
 

@@ -24,7 +24,6 @@ Budget for a 2-core CPU (about 2 hours of wall time for 3 seeds of all 12 method
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import claim_cell, mean_spread, release_cell, run_cells  # noqa: E402
+from common import cell_parser, claim_cell, finish_cell, mean_spread, run_pending  # noqa: E402
 
 METHODS = ("mopo", "morel", "bc")
 DATASETS = ("medium-replay", "medium", "medium-expert", "random")  # the goal's dataset first
@@ -83,10 +82,7 @@ def run_cell(cell_args) -> str:
         "final_return": float(df["evaluation/Average Returns"].iloc[-1]), "curve": [float(x) for x in score],
         "model_fit_s": float(times.get("time/model fit (s)", pd.Series([0.0])).sum()),
     }
-    with open(os.path.join(cell, "result.json.tmp"), "w") as f:
-        json.dump(res, f)
-    os.replace(os.path.join(cell, "result.json.tmp"), os.path.join(cell, "result.json"))
-    release_cell(cell)
+    finish_cell(cell, res)
     return f"{name}: normalized score {res['final']:.1f} (return {res['final_return']:.0f}), {res['wall_s']:.0f} s"
 
 
@@ -121,15 +117,9 @@ def report(root: str, methods, datasets, seeds) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default=os.path.join("data", "benchmarks", "offline", time.strftime("%Y_%m_%d_%H_%M_%S")),
-                   help="the benchmark dir; the same command again resumes it")
+    p = cell_parser(__doc__, "offline", "epochs / updates / rollouts / model steps multiplier (smoke runs)")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--datasets", default=",".join(DATASETS))
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--procs", type=int, default=2, help="cells at a time (one thread each)")
-    p.add_argument("--scale", type=float, default=1.0, help="epochs / updates / rollouts / model steps multiplier (smoke runs)")
-    p.add_argument("--report", action="store_true", help="print the table of the cells done and exit")
     args = p.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     datasets = [d for d in args.datasets.split(",") if d]
@@ -153,9 +143,7 @@ def main() -> int:
     if not args.report:
         # Dataset by dataset (the goal's first), the model-based cells (the longer) before BC's.
         cells = [(m, d, s, args.scale, os.path.join(args.root, d, m, f"s{s}")) for d in datasets for m in methods for s in seeds]
-        todo = [c for c in cells if not os.path.isfile(os.path.join(c[4], "result.json"))]
-        print(f"{len(todo)} of {len(cells)} cells to run in {args.root}, {args.procs} at a time", flush=True)
-        run_cells(run_cell, todo, args.procs)
+        run_pending(run_cell, cells, args.root, args.procs)
     report(args.root, methods, datasets, seeds)
     return 0
 

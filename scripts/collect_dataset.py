@@ -28,7 +28,7 @@ from lifelong_rl.core.logger import SnapshotError, load_snapshot
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.datasets import (DATA_ROOT, DatasetError, OfflineDataset, find_dataset,
                                                   load_dataset, save_dataset)
-from lifelong_rl.envs.make_env import UnknownEnvError, make_env, validate_env_name
+from lifelong_rl.envs.make_env import UnknownEnvError, episode_length, make_env, validate_env_name
 from lifelong_rl.envs.reference_scores import normalized_score
 from lifelong_rl.samplers.dataset_collection import NoisyPolicy, RandomPolicy, ScriptedPolicy, collect
 from lifelong_rl.variants import ConfigError
@@ -158,8 +158,6 @@ def make(args):
 
 
 def _length(env, args) -> int:
-    from lifelong_rl.envs.make_env import episode_length
-
     return args.max_path_length or episode_length(env)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 
 import gymnasium as gym
 
-from experiment_configs.algorithms.off_policy import (AgentBuilder, build_off_policy, check_env, evaluation_episodes,
+from experiment_configs.algorithms.off_policy import (AgentBuilder, build_off_policy, evaluation_episodes,
                                                       replay_buffer, single_env)
 from experiment_configs.common import Run
 from lifelong_rl.core.loop import PhasedLoop, TrainingLoop
@@ -63,8 +63,8 @@ def teacher_data(variant: Dict[str, Any]) -> OfflineDataset:
 
 
 def env_dims(name: str) -> Tuple[int, int]:
-    """(observation size, action size) of a single env."""
-    env = check_env({"env": name, "env_kwargs": {"new_goal_each_episode": False}}) or make_env(name, 0)
+    """(observation size, action size) of a single env (checked by `check_env` before)."""
+    env = make_env(name, 0)
     dims = env.observation_space.shape[0], env.action_space.shape[0]
     env.close()
     return dims

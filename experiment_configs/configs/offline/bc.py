@@ -14,7 +14,7 @@ import torch
 
 from experiment_configs.algorithms.off_policy import check_env, off_policy_evaluation
 from experiment_configs.algorithms.offline import OFFLINE_QUICK, build_offline_only, check_offline, offline_schema
-from experiment_configs.common import Run, net_schema, run_schema
+from experiment_configs.common import Run, check_buffer_size, net_schema, run_schema
 from lifelong_rl.policies.tanh_gaussian_policy import MakeDeterministic, TanhGaussianPolicy
 from lifelong_rl.trainers.bc import BCTrainer
 from lifelong_rl.variants import ConfigError, Param, Schema
@@ -45,8 +45,7 @@ CONTRACT_CASES = {"pendulum": {}}
 
 def check_evaluation(variant: Dict[str, Any]) -> None:
     check_env(variant)
-    if variant["replay_buffer_size"] < variant["algorithm_kwargs"]["batch_size"]:
-        raise ConfigError(f"replay_buffer_size ({variant['replay_buffer_size']}) is smaller than algorithm_kwargs/batch_size")
+    check_buffer_size(variant)
     if variant["offline_kwargs"]["num_epochs"] == 0:
         raise ConfigError("offline_kwargs/num_epochs is 0: behaviour cloning has no online phase, so nothing would run")
 
