@@ -44,6 +44,15 @@ def check_resumable(snap: Dict[str, Any], path: str) -> None:
                             "(logging/save_replay_buffer was false)")
 
 
+def where(variant: Dict[str, Any]) -> str:
+    """What a run trains on, for its log lines: its env, its stream, or its recorded trajectories."""
+    if "env" in variant:
+        return variant["env"]
+    if "continual" in variant:
+        return variant["continual"]["stream"]
+    return f"{len(variant['trajectories'])} tasks' trajectories"
+
+
 def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str] = None) -> TrainingLoop:
     """Train one variant into `log_dir` (resuming from a snapshot path if given); returns the loop.
     Without a snapshot, `log_dir` must not already hold a run (ConfigError)."""
@@ -58,8 +67,7 @@ def experiment(variant: Dict[str, Any], log_dir: str, resume_from: Optional[str]
     try:
         if snap is not None:
             loop.restore(snap)
-        where = variant["env"] if "env" in variant else variant["continual"]["stream"]
-        loop.logger.log(f"training {variant['algorithm']} on {where} (seed {variant['seed']}) in {log_dir}")
+        loop.logger.log(f"training {variant['algorithm']} on {where(variant)} (seed {variant['seed']}) in {log_dir}")
         loop.train()
         loop.logger.log("done")
         return loop
@@ -92,8 +100,7 @@ def lockstep_experiment(variants: Sequence[Dict[str, Any]], log_dirs: Sequence[s
         if snaps is not None:
             loop.restore(snaps)
         seeds = ", ".join(str(v["seed"]) for v in variants)
-        where = variants[0]["env"] if "env" in variants[0] else variants[0]["continual"]["stream"]
-        loop.loops[0].logger.log(f"training {name} on {where}, seeds {seeds} as one batch, in {', '.join(log_dirs)}")
+        loop.loops[0].logger.log(f"training {name} on {where(variants[0])}, seeds {seeds} as one batch, in {', '.join(log_dirs)}")
         summaries = loop.train()
         loop.loops[0].logger.log("done")
         return summaries

@@ -85,11 +85,18 @@ def check_off_policy(variant: Dict[str, Any]) -> None:
     check_buffer_size(variant)
 
 
-def single_env(variant: Dict[str, Any], seeds: RunSeeds, role: str, env_seed: Optional[int] = None) -> gym.Env:
-    """The run's env for `role` (exploration, evaluation): its own simulator seed, the run's goal."""
+# (env, role) -> the env the agent sees in that role (exploration, evaluation)
+EnvWrapper = Callable[[gym.Env, str], gym.Env]
+
+
+def single_env(variant: Dict[str, Any], seeds: RunSeeds, role: str, env_seed: Optional[int] = None,
+               wrap: Optional[EnvWrapper] = None) -> gym.Env:
+    """The run's env for `role` (exploration, evaluation): its own simulator seed, the run's goal;
+    through `wrap` when given (the collective's embedding or shaping bonus)."""
     seed = seeds.child(f"env/{role}") if env_seed is None else env_seed
-    return make_env(variant["env"], seed, max_path_length=variant["algorithm_kwargs"]["max_path_length"],
-                    goal_seed=seeds.child("goal"), **variant["env_kwargs"])
+    env = make_env(variant["env"], seed, max_path_length=variant["algorithm_kwargs"]["max_path_length"],
+                   goal_seed=seeds.child("goal"), **variant["env_kwargs"])
+    return env if wrap is None else wrap(env, role)
 
 
 # (variant, env, seed) -> the run's replay buffer
@@ -108,11 +115,13 @@ def evaluation_episodes(algorithm_kwargs: Dict[str, Any], length: int) -> int:
 
 
 def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuilder = replay_buffer,
-                     schedule_class: type = OffPolicySchedule) -> Tuple[TrainingLoop, List[gym.Env]]:
+                     schedule_class: type = OffPolicySchedule,
+                     wrap_env: Optional[EnvWrapper] = None) -> Tuple[TrainingLoop, List[gym.Env]]:
     """The loop of a single-task off-policy run; the agent's optional "schedule_kwargs" go to
     `schedule_class` (ModelBasedSchedule: the model's fit, rollouts and planners)."""
     v, ak = run.variant, run.variant["algorithm_kwargs"]
-    expl_env, eval_env = single_env(v, run.seeds, "exploration"), single_env(v, run.seeds, "evaluation")
+    expl_env = single_env(v, run.seeds, "exploration", wrap=wrap_env)
+    eval_env = single_env(v, run.seeds, "evaluation", wrap=wrap_env)
     length = episode_length(expl_env)
     obs_dim, action_dim = expl_env.observation_space.shape[0], expl_env.action_space.shape[0]
     buffer = make_buffer(v, expl_env, run.seeds.child("buffer"))
@@ -134,8 +143,9 @@ def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuil
     return loop, [expl_env, eval_env]
 
 
-def off_policy_evaluation(run: Run, make_agent: AgentBuilder, env_seed: Optional[int] = None):
+def off_policy_evaluation(run: Run, make_agent: AgentBuilder, env_seed: Optional[int] = None,
+                          wrap_env: Optional[EnvWrapper] = None):
     """(trainer, [(env name, env, deterministic policy)]) for offline evaluation of a snapshot."""
-    env = single_env(run.variant, run.seeds, "evaluation", env_seed)
+    env = single_env(run.variant, run.seeds, "evaluation", env_seed, wrap_env)
     agent = make_agent(run.variant, env.observation_space.shape[0], env.action_space.shape[0], run.device)
     return agent["trainer"], [(run.variant["env"], env, agent["evaluation_policy"])]

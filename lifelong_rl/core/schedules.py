@@ -311,8 +311,10 @@ class OfflineSchedule(Schedule):
     def __init__(self, trainer, buffer, eval_collector: Optional[PathCollector], logger: Logger, device: torch.device,
                  batch_size: int, updates_per_epoch: int, eval_episodes: int = 1,
                  model: Optional[ModelBasedSchedule] = None, reference: Optional[Tuple[float, float]] = None,
-                 data_fingerprint: str = ""):
-        """`data_fingerprint`: a hash of the datasets in the buffer, checked on resume."""
+                 data_fingerprint: str = "", evaluate_fn: Optional[Callable[[], Dict[str, float]]] = None):
+        """`data_fingerprint`: a hash of the datasets in the buffer, checked on resume. `evaluate_fn`:
+        the evaluation columns of a method with no policy to run (a representation's held-out scores)."""
+        self.evaluate_fn = evaluate_fn
         self.trainer, self.buffer, self.logger, self.device = trainer, buffer, logger, device
         self.data_fingerprint = data_fingerprint
         self.eval_collector, self.eval_episodes, self.reference = eval_collector, eval_episodes, reference
@@ -340,6 +342,8 @@ class OfflineSchedule(Schedule):
                 **({} if self.model is None else self.model.pop_times())}
 
     def evaluate(self, epoch: int) -> Dict[str, float]:
+        if self.evaluate_fn is not None:
+            return self.evaluate_fn()
         return evaluation_row(self.eval_collector, self.eval_episodes, self.reference)
 
     def diagnostics(self) -> Dict[str, float]:

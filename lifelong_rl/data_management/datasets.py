@@ -63,6 +63,9 @@ class OfflineDataset:
             breaks[-1] = True
             self.timeouts |= breaks & ~self.terminals
         self.meta = dict(meta or {})
+        # Per-transition arrays beyond a transition's (an expert's action distribution): kept by
+        # `head`, `concatenate` and the .npz format.
+        self.extras = {k: np.asarray(v, np.float32).reshape(n, -1) for k, v in arrays.items() if k not in ARRAYS}
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -88,11 +91,13 @@ class OfflineDataset:
 
     def head(self, n: int) -> "OfflineDataset":
         """The first `n` transitions (the last one kept becomes a timeout if it ends nothing)."""
-        return OfflineDataset({k: v[:n] for k, v in self.arrays().items()}, self.meta)
+        return OfflineDataset({k: v[:n] for k, v in {**self.arrays(), **self.extras}.items()}, self.meta)
 
     @staticmethod
     def concatenate(parts, meta: Dict[str, Any]) -> "OfflineDataset":
-        return OfflineDataset({k: np.concatenate([getattr(p, k) for p in parts]) for k in ARRAYS}, meta)
+        extras = set.intersection(*(set(p.extras) for p in parts)) if parts else set()
+        arrays = {k: np.concatenate([getattr(p, k) for p in parts]) for k in ARRAYS}
+        return OfflineDataset({**arrays, **{k: np.concatenate([p.extras[k] for p in parts]) for k in extras}}, meta)
 
     def fingerprint(self) -> str:
         """A hash of the transitions: a resumed run checks it still has the data it started with."""
@@ -128,15 +133,17 @@ def save_dataset(data: OfflineDataset, name: str, root: str = DATA_ROOT, fmt: st
     """Write `data` as agent_data/<name> (Minari when installed, `fmt` "minari" or "npz" to choose);
     `env`: the gymnasium env (its spaces and spec go into Minari's metadata). Returns the path."""
     if fmt == "auto":
-        fmt = "minari" if minari_available() else "npz"
+        fmt = "minari" if minari_available() and not data.extras else "npz"
     path = os.path.join(root, name)  # an absolute name stays as it is
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     if fmt == "npz":
         out = path + ".npz"
         tmp = out + ".tmp.npz"
-        np.savez_compressed(tmp, **data.arrays(), meta=np.array(json.dumps(data.meta)))
+        np.savez_compressed(tmp, **data.arrays(), **data.extras, meta=np.array(json.dumps(data.meta)))
         os.replace(tmp, out)
         return out
+    if data.extras:
+        raise ValueError(f"a dataset with extra arrays ({', '.join(data.extras)}) is written as npz only")
     if fmt != "minari":
         raise ValueError(f"unknown dataset format '{fmt}' (minari, npz)")
     _save_minari(data, path, env)
@@ -189,7 +196,7 @@ def load_dataset(name: str, root: str = DATA_ROOT) -> OfflineDataset:
             return _load_minari(path)
         if path.endswith(".npz"):
             with np.load(path, allow_pickle=False) as z:
-                data = OfflineDataset({k: z[k] for k in ARRAYS}, json.loads(str(z["meta"])))
+                data = OfflineDataset({k: z[k] for k in z.files if k != "meta"}, json.loads(str(z["meta"])))
         else:
             data = _load_pkl(path)
     except DatasetError:
