@@ -5,7 +5,7 @@ module's CONTRACT_CASES (variant overrides on top of its QUICK sizes) get
 - same seed, same progress.csv (byte for byte);
 - resumed from a mid-run snapshot equals uninterrupted (byte for byte, evaluation columns included);
 - a non-finite loss stops the run (exit code 1 from the launcher) and keeps the last good snapshot;
-- offline evaluation of its snapshot;
+- offline evaluation of its snapshot (an algorithm with POLICY = False has none);
 - a bad value rejected before anything is written (one line, exit code 2, no run dir).
 
 A new algorithm gets all of it by registering with its CONTRACT_CASES."""
@@ -23,7 +23,7 @@ from experiment_configs.evaluation import load_policies
 from experiment_utils.launcher import launch
 from lifelong_rl.core.evaluation import evaluate
 from lifelong_rl.core.logger import load_snapshot
-from lifelong_rl.core.protocols import Buffer, Collector, RolloutStore, Trainer
+from lifelong_rl.core.protocols import BatchSource, Buffer, Collector, RolloutStore, Trainer
 from lifelong_rl.variants import Param, merge_variant, set_path
 
 CASES = [(name, case) for name in registry.names() for case in registry.get(name).CONTRACT_CASES]
@@ -62,7 +62,7 @@ def test_contract(tmp_path, monkeypatch, name, case):
     v = quick(name, case)
     a, b = (str(tmp_path / x) for x in "ab")
     loop = experiment(v, a)
-    assert isinstance(loop.trainer, Trainer) and isinstance(loop.schedule.buffer, (Buffer, RolloutStore))
+    assert isinstance(loop.trainer, Trainer) and isinstance(loop.schedule.buffer, (Buffer, RolloutStore, BatchSource))
     assert all(isinstance(c, Collector) for c in getattr(loop.schedule, "collectors", []))
     for phase in phases(loop):
         n, p = phase.num_epochs, phase.phase
@@ -86,6 +86,8 @@ def test_contract(tmp_path, monkeypatch, name, case):
         experiment(load_snapshot(resume)["variant"], c, resume_from=resume)
         assert progress(c) == progress(a), f"resumed after {snaps[k]} differs from the uninterrupted run"
 
+    if not getattr(registry.get(v["algorithm"]), "POLICY", True):  # a representation (the collective's transformer)
+        return
     entries = load_policies(os.path.join(a, f"{phases(loop)[-1].phase}params.pt"))[1]
     assert len(entries) >= 1
     for _, env, policy in entries:

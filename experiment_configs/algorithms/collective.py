@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from lifelong_rl.core.evaluation import evaluate
-from lifelong_rl.data_management.datasets import DatasetError, OfflineDataset, load_dataset
+from lifelong_rl.data_management.datasets import REPO_DATA, DatasetError, OfflineDataset, load_dataset
 from lifelong_rl.envs.make_env import make_env
 from lifelong_rl.envs.trajectory_window import TaskEmbeddingWrapper
 from lifelong_rl.models.networks import ParallelizedEnsemble
@@ -38,6 +38,10 @@ def collective_inputs_schema() -> Schema:
 
 
 def _load(path: str, stage: str, what: str) -> Dict[str, Any]:
+    """A stage's output file (a relative path is looked up in the working dir, then the repository)."""
+    if path and not os.path.isfile(path) and not os.path.isabs(path):
+        in_repo = os.path.join(os.path.dirname(REPO_DATA), path)
+        path = in_repo if os.path.isfile(in_repo) else path
     if not path or not os.path.isfile(path):
         raise ConfigError(f"{what} '{path}' not found: run the {stage} stage first (run_scripts/collective.py --stage {stage})")
     try:

@@ -23,7 +23,8 @@ from lifelong_rl.core.logger import Logger, SnapshotError
 from lifelong_rl.torch.pytorch_util import rng_state, set_rng_state
 
 SNAPSHOT_FORMAT = 2
-SHOWN = ("evaluation/Average Returns", "evaluation/Success Rate", "evaluation/Average Success")  # on the bar and log lines
+SHOWN = ("evaluation/Average Returns", "evaluation/Success Rate", "evaluation/Average Success",
+         "evaluation/Nearest Centroid Accuracy")  # on the bar and log lines
 
 
 class NaNLossError(FloatingPointError):

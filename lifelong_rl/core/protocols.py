@@ -75,6 +75,20 @@ class Buffer(Protocol):
 
 
 @runtime_checkable
+class BatchSource(Protocol):
+    """Fixed data an offline schedule samples with its own generator and never adds to (the
+    collective's windows of recorded episodes, lifelong_rl.data_management.trajectory_windows)."""
+
+    rng: np.random.Generator
+
+    def __len__(self) -> int: ...
+
+    def random_batch(self, batch_size: int) -> Dict[str, np.ndarray]: ...
+
+    def rng_state_dict(self) -> Dict[str, Any]: ...
+
+
+@runtime_checkable
 class RolloutStore(Protocol):
     """An on-policy rollout buffer: whole vector steps added, GAE computed at the rollout's end,
     then minibatches of the flattened rollout (lifelong_rl.data_management.rollout_buffer)."""

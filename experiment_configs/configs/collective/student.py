@@ -47,7 +47,7 @@ def schema() -> Schema:
 
 QUICK = {**OFF_POLICY_QUICK, "collective/transformer": f"{EXAMPLE}/transformer.pt",
          "collective/policy": f"{EXAMPLE}/collective.pt", "shaping/constant_until": 100, "shaping/zero_at": 300}
-CONTRACT_CASES = {"shaped": {}, "scratch": {"shaping/start_weight": 0.0}}
+CONTRACT_CASES = {"shaped": {}, "scratch": {"shaping": {"start_weight": 0.0}}}
 
 
 def shaped(variant: Dict[str, Any]) -> bool:
