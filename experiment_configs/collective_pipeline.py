@@ -56,8 +56,7 @@ DEFAULTS: Dict[str, Any] = {
 }
 QUICK: Dict[str, Any] = {"episodes": 3, "max_path_length": 30, "eval_episodes": 1}
 # --quick sizes of the stages beyond their algorithms' own QUICK overrides
-QUICK_SETS = {"transformer": {"algorithm_kwargs/held_out_fraction": 0.34}, "student": {"algorithm_kwargs/max_path_length": 30},
-              "finetune": {"algorithm_kwargs/max_path_length": 30}, "experts": {"algorithm_kwargs/max_path_length": 30}}
+QUICK_SETS = {"transformer": {"algorithm_kwargs/held_out_fraction": 0.34}}  # 1 of 3 episodes per task
 
 
 def env_name(task: str) -> str:
@@ -75,15 +74,13 @@ class Pipeline:
         """The pipeline of `root` with `given` settings (None: unset); ConfigError when they differ from
         the ones it was started with, or are bad."""
         path = os.path.join(root, "pipeline.json")
-        saved = None
         if os.path.isfile(path):
             with open(path) as f:
-                saved = json.load(f)
-            changed = [k for k, v in given.items() if v is not None and saved.get(k) != v]
+                config = json.load(f)
+            changed = [k for k, v in given.items() if v is not None and config.get(k) != v]
             if changed:
-                raise ConfigError(f"{root} was started with other settings ({', '.join(f'{k}: {saved.get(k)!r}' for k in changed)}): "
+                raise ConfigError(f"{root} was started with other settings ({', '.join(f'{k}: {config.get(k)!r}' for k in changed)}): "
                                   "use another --dir")
-            config = saved
         else:
             config = dict(DEFAULTS)
             if given.get("quick"):
@@ -91,11 +88,14 @@ class Pipeline:
             config.update({k: v for k, v in given.items() if v is not None})
         pipeline = Pipeline(root, config, mode)
         pipeline.check()
-        if saved is None:
-            os.makedirs(root, exist_ok=True)
-            with open(path, "w") as f:
-                json.dump(config, f, indent=1, sort_keys=True)
         return pipeline
+
+    def save(self) -> None:
+        """pipeline.json: the settings every later call must repeat."""
+        path = self.path("pipeline.json")
+        if not os.path.isfile(path):
+            os.makedirs(self.root, exist_ok=True)
+            write_json(path, self.config)
 
     def check(self) -> None:
         c = self.config
@@ -130,11 +130,16 @@ class Pipeline:
         return all(os.path.isfile(p) for p in self.outputs(stage))
 
     def check_inputs(self, stage: str) -> None:
+        """ConfigError naming the first missing input of `stage` (an earlier stage's output, or its tasks)."""
         for need in NEEDS[stage]:
             if not self.done(need):
                 missing = next(p for p in self.outputs(need) if not os.path.isfile(p))
                 raise ConfigError(f"stage '{stage}' needs the output of stage '{need}' ({missing} is missing): "
                                   f"run --stage {need} first (or --stage all)")
+        if stage == "student" and not self.config["student_tasks"]:
+            raise ConfigError("the student stage needs --student-tasks")
+        if stage == "finetune" and not self.config["finetune_task"]:
+            raise ConfigError("the finetune stage needs --finetune-task (a task outside --tasks)")
 
     def trajectories(self) -> List[str]:
         return self.outputs("experts")
@@ -245,8 +250,6 @@ class Pipeline:
     def finetune(self) -> None:
         c = self.config
         new = c["finetune_task"]
-        if not new:
-            raise ConfigError("the finetune stage needs --finetune-task (a task outside --tasks)")
         d = self.path("finetune", "run")
         self.run([(self.task_variant("finetune", new, **self.collective_inputs()), d)])
         transformer = load_transformer(self.outputs("transformer")[0])
@@ -285,6 +288,10 @@ class Pipeline:
         """`stage` ("all": every stage in order, the student and finetune ones only when their tasks
         are given), each skipped when done; ConfigError when an input is missing."""
         todo = [s for s in STAGES if s == stage or (stage == "all" and self.wanted(s))]
+        first = next((s for s in todo if not self.done(s)), None)
+        if first is not None:
+            self.check_inputs(first)  # before anything is written
+        self.save()
         for s in todo:
             if self.done(s):
                 print(f"{s}: done ({self.outputs(s)[0]}), skipped")

@@ -195,7 +195,7 @@ def pipeline(*args):
 def test_quick_pipeline_end_to_end_skips_and_resumes(tmp_path):
     d = str(tmp_path / "p")
     r = pipeline("--quick", "--tasks", TASKS, "--student-tasks", "reach-v3", "--finetune-task", "drawer-open-v3",
-                 "--baseline", "--dir", d)
+                 "--baseline", "--dir", d, "--set", "transformer:logging/snapshot_mode=all")
     assert r.returncode == 0, r.stderr[-2000:]
     for out in ("experts/reach-v3/trajectories.npz", "transformer/transformer.pt", "distill/collective.pt",
                 "evaluate/results.json", "student/results.json", "finetune/results.json", "finetune/success_matrix.csv"):
@@ -227,12 +227,24 @@ def test_quick_pipeline_end_to_end_skips_and_resumes(tmp_path):
     assert os.path.isfile(os.path.join(t, "transformer.pt"))
 
 
+def test_sac_experts_are_trained_through_the_launcher_then_recorded(tmp_path):
+    d = str(tmp_path / "p")
+    r = pipeline("--quick", "--tasks", TASKS, "--expert", "sac", "--dir", d, "--stage", "experts")
+    assert r.returncode == 0, r.stderr[-2000:]
+    for task in TASKS.split(","):
+        assert load_snapshot(os.path.join(d, "experts", task, "sac", "params.pt"))["variant"]["env"] == f"metaworld/{task}"
+        data = load_dataset(os.path.join(d, "experts", task, "trajectories.npz"))
+        assert data.meta["kind"] == "sac expert" and len(data) == 3 * 30
+        assert np.all(np.abs(data.extras["expert_means"]) < 1) and np.all(data.extras["expert_log_stds"] < 2)
+
+
 def test_stage_before_its_inputs_is_refused(tmp_path):
     d = str(tmp_path / "p")
     r = pipeline("--quick", "--tasks", TASKS, "--dir", d, "--stage", "distill")
     err = r.stderr.strip()
     assert r.returncode == 2 and len(err.splitlines()) == 1 and "needs the output of stage 'experts'" in err, err
-    r = pipeline("--dir", d, "--stage", "experts")
+    assert not os.path.exists(d)
+    r = pipeline("--quick", "--tasks", TASKS, "--dir", d, "--stage", "experts")
     assert r.returncode == 0, r.stderr[-2000:]
     r = pipeline("--dir", d, "--stage", "student")
     assert r.returncode == 2 and "stage 'student' needs the output of stage 'transformer'" in r.stderr
@@ -245,6 +257,7 @@ def test_stage_before_its_inputs_is_refused(tmp_path):
     (["--tasks", TASKS, "--set", "student:trainer_kwargs/policy_lr=x"], "bad value 'x'"),
     (["--tasks", TASKS, "--set", "nostage:a=1"], "STAGE:KEY=VALUE"),
     (["--tasks", TASKS, "--finetune-task", "reach-v3"], "finetuning is on a new task"),
+    (["--tasks", TASKS, "--stage", "finetune"], "needs the output of stage 'transformer'"),
 ])
 def test_bad_pipeline_input_is_one_line_and_writes_nothing(tmp_path, args, needle):
     d = str(tmp_path / "p")
