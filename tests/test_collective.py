@@ -283,3 +283,8 @@ def test_examples_are_the_quick_pipelines():
                                                        "policy": os.path.join(ex, "collective.pt")}}, 39)
     data = load_trajectories([os.path.join(ex, "reach-v3.npz"), os.path.join(ex, "button-press-topdown-v3.npz")])
     assert policy.obs_dim == transformer.embedding_dim + data[0].obs_dim
+    # A scripted expert's record: its clean action as the mean, the action taken that plus N(0, 0.1^2), clipped.
+    d = data[0]
+    inside = np.abs(d.actions) < 1
+    assert np.allclose(d.extras["expert_log_stds"], np.log(0.1))
+    assert 0.07 < np.std((d.actions - d.extras["expert_means"])[inside]) < 0.13

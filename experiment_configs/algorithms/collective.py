@@ -115,22 +115,21 @@ class Expert:
         self.means: List[np.ndarray] = []
         self.log_stds: List[np.ndarray] = []
 
-    def distribution(self, obs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def get_action(self, obs: np.ndarray) -> np.ndarray:
+        """A sample of the expert's distribution at `obs`; the distribution is recorded."""
         if self.scripted is not None:
             mean = self.scripted.get_action(obs)
-            return mean, np.full_like(mean, np.log(self.std))
-        with torch.no_grad():
-            dist = self.policy(torch.as_tensor(obs, dtype=torch.float32)[None])
-        return torch.tanh(dist.mean)[0].numpy(), dist.std.log()[0].numpy()
-
-    def get_action(self, obs: np.ndarray) -> np.ndarray:
-        mean, log_std = self.distribution(obs)
+            log_std = np.full_like(mean, np.log(self.std))
+            action = np.clip(mean + self.std * self.rng.standard_normal(mean.shape), -1.0, 1.0)
+        else:
+            with torch.no_grad():
+                dist = self.policy(torch.as_tensor(obs, dtype=torch.float32)[None])
+            pre_tanh, std = dist.mean[0].numpy(), dist.std[0].numpy()
+            mean, log_std = np.tanh(pre_tanh), np.log(std)
+            action = np.tanh(pre_tanh + std * self.rng.standard_normal(std.shape))
         self.means.append(mean)
         self.log_stds.append(log_std)
-        eps = self.rng.standard_normal(mean.shape)
-        if self.scripted is not None:
-            return np.clip(mean + self.std * eps, -1.0, 1.0).astype(np.float32)
-        return np.tanh(np.arctanh(np.clip(mean, -0.999999, 0.999999)) + np.exp(log_std) * eps).astype(np.float32)
+        return action.astype(np.float32)
 
     def reset(self) -> None:
         pass
