@@ -10,7 +10,7 @@ and motions, so the embedding has something to separate):
     student, held out:  window-close-v3          (its sibling window-open is in the collective)
     finetune, new:      drawer-open-v3           (its sibling drawer-close is in the collective)
 
-Budget per seed (about 35 minutes of one core; 3 seeds on 2 processes about 70 minutes of wall time):
+Budget per seed (about 50 minutes of one core; 3 seeds on 2 processes about 100 minutes of wall time):
 - experts: MetaWorld's scripted policies with N(0, 0.1^2) action noise, 50 episodes of 200 steps per
   task, a new goal of the task's 50 every episode (as in every stage);
 - transformer: the original's sizes (d_model 32, 8 heads, 3 layers, 6-D embedding, 19-step windows),
@@ -18,8 +18,10 @@ Budget per seed (about 35 minutes of one core; 3 seeds on 2 processes about 70 m
   each task's episodes held out for the nearest-centroid accuracy;
 - distill: 20 epochs x 500 updates of 512 transitions, actor and critics 300 x 300;
 - evaluate: 10 episodes per task, the collective (deterministic) against its scripted expert;
-- students: SAC (256 x 256, batch 256, 5000 random steps) for 50,000 env steps, shaped (w = 1 until
-  8,000 steps, 0 at 50,000: the original's schedule) and from scratch; 5 evaluation episodes per 1000 steps;
+- students: SAC (256 x 256, batch 256, one update per step, 5000 random steps) for 30,000 env steps (the
+  original: 50,000; SAC runs at about 65 env steps/s on one core here, so 50,000 would take 2 h 20 min),
+  shaped with the original's schedule (w = 1 until 8,000 steps, 0 at 50,000: still 0.52 at 30,000) and
+  from scratch; 5 evaluation episodes per 1000 steps;
 - finetune: SAC from the collective for 20,000 env steps (the original's length), then 10 episodes per task.
 
     python benchmarks/collective.py --root /tmp/bench/collective
@@ -41,8 +43,8 @@ from common import cell_parser, claim_cell, finish_cell, run_pending  # noqa: E4
 
 TASKS = ["reach-v3", "push-v3", "drawer-close-v3", "button-press-topdown-v3", "window-open-v3"]
 SEEN, HELD_OUT, NEW = "button-press-topdown-v3", "window-close-v3", "drawer-open-v3"
-EPOCHS = {"transformer": 10, "distill": 20, "student": 50, "finetune": 20}  # x --scale
-CHECKPOINTS = (10_000, 20_000, 30_000, 40_000, 50_000)  # env steps where students are compared
+EPOCHS = {"transformer": 10, "distill": 20, "student": 30, "finetune": 20}  # x --scale
+CHECKPOINTS = (5_000, 10_000, 15_000, 20_000, 25_000, 30_000)  # env steps where students are compared
 
 
 def pipeline_args(seed: int, cell: str, quick: bool, scale: float) -> List[str]:
