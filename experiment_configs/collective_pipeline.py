@@ -115,7 +115,9 @@ class Pipeline:
         if not c["scripted_std"] > 0:
             raise ConfigError(f"--scripted-std must be > 0, got {c['scripted_std']}")
         for stage in ALGORITHMS:  # every --set typed against its stage's schema before anything runs
-            self.variant(stage, {}, validate=False)
+            if self.variant(stage, {}, validate=False)["logging"]["snapshot_mode"] == "none":
+                raise ConfigError(f"--set {stage}:logging/snapshot_mode=none: the pipeline resumes and exports "
+                                  "stages from their snapshots")
 
     # -- paths and stage state --------------------------------------------------------------------------
     def path(self, *parts: str) -> str:

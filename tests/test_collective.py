@@ -258,6 +258,7 @@ def test_stage_before_its_inputs_is_refused(tmp_path):
     (["--tasks", TASKS, "--set", "nostage:a=1"], "STAGE:KEY=VALUE"),
     (["--tasks", TASKS, "--finetune-task", "reach-v3"], "finetuning is on a new task"),
     (["--tasks", TASKS, "--stage", "finetune"], "needs the output of stage 'transformer'"),
+    (["--tasks", TASKS, "--set", "distill:logging/snapshot_mode=none"], "resumes and exports"),
 ])
 def test_bad_pipeline_input_is_one_line_and_writes_nothing(tmp_path, args, needle):
     d = str(tmp_path / "p")
