@@ -43,9 +43,10 @@ from lifelong_rl.samplers.dataset_collection import ScriptedPolicy
 from lifelong_rl.variants import ConfigError, apply_set, set_path
 
 STAGES = ("experts", "transformer", "distill", "evaluate", "student", "finetune")
+# Every earlier stage whose output a stage reads, directly or through another (in the stages' order).
 NEEDS = {"experts": (), "transformer": ("experts",), "distill": ("experts", "transformer"),
-         "evaluate": ("experts", "transformer", "distill"), "student": ("transformer", "distill"),
-         "finetune": ("transformer", "distill", "evaluate")}
+         "evaluate": ("experts", "transformer", "distill"), "student": ("experts", "transformer", "distill"),
+         "finetune": ("experts", "transformer", "distill", "evaluate")}
 ALGORITHMS = {"experts": "sac", "transformer": "collective_transformer", "distill": "collective_distill",
               "student": "collective_student", "finetune": "collective_finetune"}
 
@@ -57,6 +58,11 @@ DEFAULTS: Dict[str, Any] = {
 QUICK: Dict[str, Any] = {"episodes": 3, "max_path_length": 30, "eval_episodes": 1}
 # --quick sizes of the stages beyond their algorithms' own QUICK overrides
 QUICK_SETS = {"transformer": {"algorithm_kwargs/held_out_fraction": 0.34}}  # 1 of 3 episodes per task
+# Variant keys the pipeline sets itself (its wiring): --set may not change them.
+WIRED = ("seed", "exp_name", "env", "trajectories", "transformer", "collective/transformer", "collective/policy",
+         "shaping/start_weight", "algorithm_kwargs/max_path_length", "env_kwargs/new_goal_each_episode")
+# Settings only a later stage reads: they may be given or changed while that stage has not started.
+LATE = {"student_tasks": "student", "baseline": "student", "finetune_task": "finetune"}
 
 
 def env_name(task: str) -> str:
@@ -78,6 +84,9 @@ class Pipeline:
             with open(path) as f:
                 config = json.load(f)
             changed = [k for k, v in given.items() if v is not None and config.get(k) != v]
+            late = [k for k in changed if k in LATE and not os.path.exists(os.path.join(root, LATE[k]))]
+            config.update({k: given[k] for k in late})
+            changed = [k for k in changed if k not in late]
             if changed:
                 raise ConfigError(f"{root} was started with other settings ({', '.join(f'{k}: {config.get(k)!r}' for k in changed)}): "
                                   "use another --dir")
@@ -92,16 +101,18 @@ class Pipeline:
 
     def save(self) -> None:
         """pipeline.json: the settings every later call must repeat."""
-        path = self.path("pipeline.json")
-        if not os.path.isfile(path):
-            os.makedirs(self.root, exist_ok=True)
-            write_json(path, self.config)
+        os.makedirs(self.root, exist_ok=True)
+        write_json(self.path("pipeline.json"), self.config)
 
     def check(self) -> None:
         c = self.config
         known = set(metaworld_task_names())
         if len(c["tasks"]) < 2:
             raise ConfigError("--tasks needs at least 2 MetaWorld tasks (the contrastive loss contrasts tasks)")
+        for name in ("tasks", "student_tasks"):
+            twice = sorted({t for t in c[name] if c[name].count(t) > 1})
+            if twice:
+                raise ConfigError(f"--{name.replace('_', '-')} names {', '.join(twice)} more than once")
         for t in c["tasks"] + c["student_tasks"] + ([c["finetune_task"]] if c["finetune_task"] else []):
             if t not in known:
                 raise ConfigError(f"unknown MetaWorld task '{t}' (e.g. reach-v3, push-v3, drawer-open-v3)")
@@ -114,10 +125,21 @@ class Pipeline:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {c[name]}")
         if not c["scripted_std"] > 0:
             raise ConfigError(f"--scripted-std must be > 0, got {c['scripted_std']}")
-        for stage in ALGORITHMS:  # every --set typed against its stage's schema before anything runs
-            if self.variant(stage, {}, validate=False)["logging"]["snapshot_mode"] == "none":
+        for s in c["set"]:
+            where, _, assignment = s.partition(":")
+            key = assignment.partition("=")[0].strip()
+            if where not in ALGORITHMS or not key:
+                raise ConfigError(f"--set {s}: expected STAGE:KEY=VALUE with STAGE one of {', '.join(ALGORITHMS)}")
+            if key in WIRED:
+                raise ConfigError(f"--set {s}: the pipeline sets {key} itself")
+            if where == "experts" and c["expert"] == "scripted":
+                raise ConfigError(f"--set {s}: the experts are scripted (--expert sac trains them)")
+        for stage, name in ALGORITHMS.items():  # every --set checked before anything runs, as far as no file is needed
+            v = self.variant(stage, {}, validate=False)
+            if v["logging"]["snapshot_mode"] == "none":
                 raise ConfigError(f"--set {stage}:logging/snapshot_mode=none: the pipeline resumes and exports "
                                   "stages from their snapshots")
+            getattr(registry.get(name), "check_settings", lambda variant: None)(v)
 
     # -- paths and stage state --------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
@@ -162,8 +184,6 @@ class Pipeline:
         schema = registry.schema(name)
         for s in self.config["set"]:
             where, _, assignment = s.partition(":")
-            if where not in ALGORITHMS:
-                raise ConfigError(f"--set {s}: expected STAGE:KEY=VALUE with STAGE one of {', '.join(ALGORITHMS)}")
             if where == stage:
                 apply_set(v, schema, assignment)
         return registry.validate(v) if validate else v
@@ -209,6 +229,10 @@ class Pipeline:
         d = self.path("transformer")
         self.run([(self.variant("transformer", {"trajectories": self.trajectories()}), d)])
         registry.get(ALGORITHMS["transformer"]).export(d)
+        rows = CsvTable(os.path.join(d, "progress.csv")).rows()
+        if rows and rows[-1].get("evaluation/Nearest Centroid Accuracy"):
+            print(f"transformer: nearest-centroid accuracy of the held-out windows "
+                  f"{float(rows[-1]['evaluation/Nearest Centroid Accuracy']):.3f}")
 
     def distill(self) -> None:
         d = self.path("distill")

@@ -257,8 +257,14 @@ def test_stage_before_its_inputs_is_refused(tmp_path):
     (["--tasks", TASKS, "--set", "student:trainer_kwargs/policy_lr=x"], "bad value 'x'"),
     (["--tasks", TASKS, "--set", "nostage:a=1"], "STAGE:KEY=VALUE"),
     (["--tasks", TASKS, "--finetune-task", "reach-v3"], "finetuning is on a new task"),
-    (["--tasks", TASKS, "--stage", "finetune"], "needs the output of stage 'transformer'"),
+    (["--tasks", TASKS, "--stage", "finetune"], "stage 'finetune' needs the output of stage 'experts'"),
     (["--tasks", TASKS, "--set", "distill:logging/snapshot_mode=none"], "resumes and exports"),
+    (["--tasks", TASKS, "--set", "transformer:transformer_kwargs/n_heads=5"], "must divide"),
+    (["--tasks", TASKS, "--set", "student:shaping/zero_at=10"], "must be after"),
+    (["--tasks", TASKS, "--set", "distill:transformer=/x.pt"], "the pipeline sets transformer itself"),
+    (["--tasks", TASKS, "--set", "experts:seed=3"], "the pipeline sets seed itself"),
+    (["--tasks", TASKS, "--set", "experts:trainer_kwargs/policy_lr=0.1"], "the experts are scripted"),
+    (["--tasks", "reach-v3,reach-v3,push-v3"], "names reach-v3 more than once"),
 ])
 def test_bad_pipeline_input_is_one_line_and_writes_nothing(tmp_path, args, needle):
     d = str(tmp_path / "p")
@@ -268,11 +274,16 @@ def test_bad_pipeline_input_is_one_line_and_writes_nothing(tmp_path, args, needl
     assert not os.path.exists(d)
 
 
-def test_changed_settings_are_refused(tmp_path):
+def test_changed_settings_are_refused_but_later_stages_may_be_added(tmp_path):
     d = str(tmp_path / "p")
     assert pipeline("--quick", "--tasks", TASKS, "--dir", d, "--stage", "experts").returncode == 0
     r = pipeline("--dir", d, "--tasks", "reach-v3,push-v3")
     assert r.returncode == 2 and "was started with other settings" in r.stderr
+    assert pipeline("--dir", d, "--stage", "experts", "--student-tasks", "reach-v3").returncode == 0
+    import json
+
+    with open(os.path.join(d, "pipeline.json")) as f:
+        assert json.load(f)["student_tasks"] == ["reach-v3"]
 
 
 def test_examples_are_the_quick_pipelines():

@@ -301,5 +301,5 @@ def test_a_resume_refuses_datasets_changed_since_the_run_started(tmp_path):
     from experiment_configs.algorithms import offline
 
     offline._CACHE.clear()  # a new process would read the file again
-    with pytest.raises(SnapshotError, match="not the ones this run started with"):
+    with pytest.raises(SnapshotError, match="is not what it started with"):
         experiment(v, str(tmp_path / "run"), resume_from=str(tmp_path / "run" / "offline_itr_0.pt"))

@@ -72,17 +72,18 @@ def load_collective(path: str) -> Tuple[TanhGaussianPolicy, ParallelizedEnsemble
     return policy.eval(), qfs, sizes
 
 
-def check_inputs(variant: Dict[str, Any], obs_dim: Optional[int] = None) -> Tuple[TrajectoryTransformer, TanhGaussianPolicy]:
-    """The transformer and collective files exist, load and fit each other (and the env's observations)."""
+def check_inputs(variant: Dict[str, Any], env_dims: Optional[Tuple[int, int]] = None) -> Tuple[TrajectoryTransformer, TanhGaussianPolicy]:
+    """The transformer and collective files exist, load and fit each other (and the env's
+    observation and action sizes)."""
     transformer = load_transformer(variant["collective"]["transformer"])
     policy, _, sizes = load_collective(variant["collective"]["policy"])
     expected = transformer.embedding_dim + transformer.config["obs_dim"]
     if sizes["input_dim"] != expected:
         raise ConfigError(f"collective policy {variant['collective']['policy']} takes inputs of size {sizes['input_dim']}, "
                           f"the transformer's embedding + state is {expected}: they are of different pipelines")
-    if obs_dim is not None and obs_dim != transformer.config["obs_dim"]:
-        raise ConfigError(f"{variant['env']} has observations of size {obs_dim}; the collective was trained on "
-                          f"{transformer.config['obs_dim']}")
+    if env_dims is not None and env_dims != (transformer.config["obs_dim"], sizes["action_dim"]):
+        raise ConfigError(f"{variant['env']} has observations and actions of sizes {env_dims}; the collective's are "
+                          f"{(transformer.config['obs_dim'], sizes['action_dim'])}")
     return transformer, policy
 
 

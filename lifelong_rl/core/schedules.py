@@ -365,8 +365,8 @@ class OfflineSchedule(Schedule):
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         if state["data"] != self.data_fingerprint:
-            raise SnapshotError("the datasets of offline_kwargs/teacher_data_files are not the ones this run started "
-                                "with (remade or replaced since): start a new run")
+            raise SnapshotError("the data this run learns from (offline_kwargs/teacher_data_files, or a collective "
+                                "stage's inputs) is not what it started with (remade or replaced since): start a new run")
         self.updates = int(state["updates"])
         self.buffer.rng.bit_generator.state = state["buffer_rng"]["rng"]
         if self.eval_collector is not None:

@@ -95,6 +95,7 @@ class OfflineDataset:
 
     @staticmethod
     def concatenate(parts, meta: Dict[str, Any]) -> "OfflineDataset":
+        """The parts one after the other; an extra array is kept only if every part has it."""
         extras = set.intersection(*(set(p.extras) for p in parts)) if parts else set()
         arrays = {k: np.concatenate([getattr(p, k) for p in parts]) for k in ARRAYS}
         return OfflineDataset({**arrays, **{k: np.concatenate([p.extras[k] for p in parts]) for k in extras}}, meta)
@@ -104,6 +105,8 @@ class OfflineDataset:
         h = hashlib.sha1()
         for k in ARRAYS:
             h.update(np.ascontiguousarray(getattr(self, k)).tobytes())
+        for k in sorted(self.extras):
+            h.update(k.encode() + np.ascontiguousarray(self.extras[k]).tobytes())
         return h.hexdigest()
 
     def buffer_batch(self) -> Dict[str, np.ndarray]:

@@ -25,7 +25,9 @@ framework, in the order of its pipeline (run_scripts/collective.py).
        y = r + gamma (1 - d) (min_j Q'_j(e', s', a') - alpha log pi(a' | e', s')),  a' ~ pi(. | e', s')
 
 3. Student reward shaping: SAC on r + w(t) b(s, a), with b the collective's Gaussian density of the
-   student's action over its peak (in (0, 1], 1 at the collective's mode)
+   student's action over its peak (in (0, 1], 1 at the collective's mode), as the original computes
+   it: the action's distance to the squashed mean over the pre-tanh sigma (not the density of the
+   tanh-Gaussian itself)
 
        b(s, a) = prod_i exp(-1/2 ((a_i - clip(tanh mu_i, -1, 1)) / max(sigma_i, 1e-4))^2)
 
@@ -99,7 +101,7 @@ class TrajectoryTransformerTrainer:
 
     def __init__(self, model: TrajectoryTransformer, lr: float = 2e-4, mask_prob: float = 0.15,
                  contrastive_weight: float = 0.25, temperature: float = 0.15):
-        self.model, self.lr = model, lr
+        self.model = model
         self.mask_prob, self.contrastive_weight, self.temperature = mask_prob, contrastive_weight, temperature
         self.optimizer = make_adam(model.parameters(), lr)
         self._n_train_steps = 0
@@ -259,10 +261,4 @@ class ShapedSACTrainer(SACTrainer):
                         "Shaping Bonus Mean": float(self._last_stats["shaping_bonus"])})
         return out
 
-    def state_dict(self) -> Dict[str, Any]:
-        return {**super().state_dict(), "env_steps": self.env_steps}
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.env_steps = int(state["env_steps"])
 

@@ -75,11 +75,11 @@ CONTRACT_CASES = {"examples": {}}
 
 
 def check(variant: Dict[str, Any]) -> None:
-    check_evaluation(variant)
     data = load_trajectories(variant["trajectories"])
-    obs_dim = load_transformer(variant["transformer"]).config["obs_dim"]
-    if data[0].obs_dim != obs_dim:
-        raise ConfigError(f"the trajectories have observations of size {data[0].obs_dim}, the transformer {obs_dim}")
+    t = load_transformer(variant["transformer"]).config
+    if (data[0].obs_dim, data[0].action_dim) != (t["obs_dim"], t["action_dim"]):
+        raise ConfigError(f"the trajectories have observations and actions of sizes {(data[0].obs_dim, data[0].action_dim)}, "
+                          f"the transformer {(t['obs_dim'], t['action_dim'])}")
 
 
 def check_evaluation(variant: Dict[str, Any]) -> None:
@@ -123,8 +123,10 @@ def build(run: Run):
     buffer.add_batch(**batch)
     policy, qfs = (m.to(run.device) for m in networks(v, input_dim, action_dim))
     trainer = DistillationTrainer(policy, qfs, **v["trainer_kwargs"])
+    # The data's fingerprint: the trajectories (with the experts' distributions) and the embeddings.
+    fingerprint = OfflineDataset(batch).fingerprint()
     schedule = OfflineSchedule(trainer, buffer, None, run.logger, run.device, ak["batch_size"], ak["num_trains_per_epoch"],
-                               eval_episodes=0)
+                               eval_episodes=0, data_fingerprint=fingerprint)
     log = v["logging"]
     return TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"]), []
 

@@ -44,7 +44,7 @@ CONTRACT_CASES = {"metaworld": {}}
 
 def check(variant: Dict[str, Any]) -> None:
     check_off_policy(variant)
-    check_inputs(variant, env_dims(variant["env"])[0])
+    check_inputs(variant, env_dims(variant["env"]))
 
 
 def finetune_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device) -> Dict[str, Any]:

@@ -54,13 +54,18 @@ def shaped(variant: Dict[str, Any]) -> bool:
     return variant["shaping"]["start_weight"] > 0
 
 
-def check(variant: Dict[str, Any]) -> None:
-    check_off_policy(variant)
+def check_settings(variant: Dict[str, Any]) -> None:
+    """The checks that read no file (the pipeline runs them before its first stage)."""
     s = variant["shaping"]
     if s["zero_at"] <= s["constant_until"]:
         raise ConfigError(f"shaping/zero_at ({s['zero_at']}) must be after shaping/constant_until ({s['constant_until']})")
+
+
+def check(variant: Dict[str, Any]) -> None:
+    check_off_policy(variant)
+    check_settings(variant)
     if shaped(variant):
-        check_inputs(variant, env_dims(variant["env"])[0])
+        check_inputs(variant, env_dims(variant["env"]))
 
 
 def shaped_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device) -> Dict[str, Any]:

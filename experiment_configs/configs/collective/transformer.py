@@ -24,6 +24,7 @@ from experiment_configs.common import Run, run_schema
 from lifelong_rl.core.loop import TrainingLoop
 from lifelong_rl.core.logger import load_snapshot
 from lifelong_rl.core.schedules import OfflineSchedule
+from lifelong_rl.data_management.datasets import OfflineDataset
 from lifelong_rl.data_management.trajectory_windows import TrajectoryWindows, split_episodes
 from lifelong_rl.models.trajectory_transformer import TrajectoryTransformer, WindowBatch
 from lifelong_rl.trainers.collective import TrajectoryTransformerTrainer, nearest_centroid_accuracy
@@ -75,10 +76,15 @@ QUICK = {
 CONTRACT_CASES = {"examples": {}}
 
 
-def check(variant: Dict[str, Any]) -> None:
+def check_settings(variant: Dict[str, Any]) -> None:
+    """The checks that read no file (the pipeline runs them before its first stage)."""
     t = variant["transformer_kwargs"]
     if t["d_model"] % t["n_heads"]:
         raise ConfigError(f"transformer_kwargs/n_heads ({t['n_heads']}) must divide transformer_kwargs/d_model ({t['d_model']})")
+
+
+def check(variant: Dict[str, Any]) -> None:
+    check_settings(variant)
     data = load_trajectories(variant["trajectories"])
     if len(data) < 2:
         raise ConfigError("the contrastive loss needs windows of at least 2 tasks: give 2 or more trajectories")
@@ -107,7 +113,8 @@ def build(run: Run):
         return {"evaluation/Nearest Centroid Accuracy": acc}
 
     schedule = OfflineSchedule(trainer, windows, None, run.logger, run.device, ak["batch_size"], ak["num_trains_per_epoch"],
-                               eval_episodes=0, evaluate_fn=held_out_accuracy)
+                               eval_episodes=0, evaluate_fn=held_out_accuracy,
+                               data_fingerprint=OfflineDataset.concatenate(data, {}).fingerprint())
     log = v["logging"]
     return TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"]), []
 
