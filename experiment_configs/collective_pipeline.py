@@ -60,7 +60,7 @@ QUICK: Dict[str, Any] = {"episodes": 3, "max_path_length": 30, "eval_episodes": 
 QUICK_SETS = {"transformer": {"algorithm_kwargs/held_out_fraction": 0.34}}  # 1 of 3 episodes per task
 # Variant keys the pipeline sets itself (its wiring): --set may not change them.
 WIRED = ("seed", "exp_name", "env", "trajectories", "transformer", "collective/transformer", "collective/policy",
-         "shaping/start_weight", "algorithm_kwargs/max_path_length", "env_kwargs/new_goal_each_episode")
+         "algorithm_kwargs/max_path_length", "env_kwargs/new_goal_each_episode")
 # Settings only a later stage reads: they may be given or changed while that stage has not started.
 LATE = {"student_tasks": "student", "baseline": "student", "finetune_task": "finetune"}
 
@@ -170,22 +170,22 @@ class Pipeline:
 
     # -- running registered algorithms -----------------------------------------------------------------
     def variant(self, stage: str, overrides: Dict[str, Any], validate: bool = True) -> Dict[str, Any]:
-        """The stage's algorithm's default variant with --quick sizes, `overrides` and the --set
-        assignments given as stage:key=value."""
+        """The stage's algorithm's default variant with --quick sizes, the --set assignments given as
+        stage:key=value, then the pipeline's wiring (`overrides`, the seed)."""
         name = ALGORITHMS[stage]
         v = registry.default_variant(name)
         if self.config["quick"]:
             for k, val in {**registry.quick_overrides(name), **QUICK_SETS.get(stage, {})}.items():
                 set_path(v, k, copy.deepcopy(val))
-        v["seed"], v["exp_name"] = self.config["seed"], f"collective_{stage}"
         v["logging"]["progress_bar"] = False
-        for k, val in overrides.items():
-            set_path(v, k, copy.deepcopy(val))
         schema = registry.schema(name)
         for s in self.config["set"]:
             where, _, assignment = s.partition(":")
             if where == stage:
                 apply_set(v, schema, assignment)
+        v["seed"], v["exp_name"] = self.config["seed"], f"collective_{stage}"
+        for k, val in overrides.items():
+            set_path(v, k, copy.deepcopy(val))
         return registry.validate(v) if validate else v
 
     def run(self, jobs: List) -> None:

@@ -195,7 +195,8 @@ def pipeline(*args):
 def test_quick_pipeline_end_to_end_skips_and_resumes(tmp_path):
     d = str(tmp_path / "p")
     r = pipeline("--quick", "--tasks", TASKS, "--student-tasks", "reach-v3", "--finetune-task", "drawer-open-v3",
-                 "--baseline", "--dir", d, "--set", "transformer:logging/snapshot_mode=all")
+                 "--baseline", "--dir", d, "--set", "transformer:logging/snapshot_mode=all",
+                 "--set", "student:shaping/start_weight=0.5")
     assert r.returncode == 0, r.stderr[-2000:]
     for out in ("experts/reach-v3/trajectories.npz", "transformer/transformer.pt", "distill/collective.pt",
                 "evaluate/results.json", "student/results.json", "finetune/results.json", "finetune/success_matrix.csv"):
@@ -204,6 +205,9 @@ def test_quick_pipeline_end_to_end_skips_and_resumes(tmp_path):
 
     with open(os.path.join(d, "student", "results.json")) as f:
         assert set(json.load(f)["reach-v3"]) == {"shaped", "scratch"}
+    for kind, weight in (("shaped", 0.5), ("scratch", 0.0)):  # the baseline stays unshaped whatever --set says
+        with open(os.path.join(d, "student", "reach-v3", kind, "variant.json")) as f:
+            assert json.load(f)["shaping"]["start_weight"] == weight
     with open(os.path.join(d, "finetune", "results.json")) as f:
         ft = json.load(f)
     assert ft["tasks"] == ["reach-v3", "button-press-topdown-v3", "drawer-open-v3"]

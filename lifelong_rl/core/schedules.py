@@ -16,7 +16,8 @@ Implemented:
   dynamics model every N env steps and (MBPO) model rollouts into a second buffer; the ensemble and
   its optimizer are in the trainer's state dict, the model buffer in the schedule's.
 
-- `OfflineSchedule` (MOPO, MOReL, behaviour cloning, and the offline phase before an online one):
+- `OfflineSchedule` (MOPO, MOReL, behaviour cloning, the offline phase before an online one, and
+  the collective framework's transformer and distillation):
   no env steps; the buffer holds the datasets from agent_data/, loaded when the run is built (so a
   resume has them too); an epoch is a number of updates, with (MOPO, MOReL) a model fitted to the
   data before the first and penalised model rollouts every N updates; evaluation as off-policy.
