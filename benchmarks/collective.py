@@ -92,9 +92,9 @@ def ms(values) -> str:
     return "n/a" if not len(v) else f"{v.mean():.2f} ± {v.std():.2f}" if len(v) > 1 else f"{v[0]:.2f}"
 
 
-def success_at(curve: Dict[str, Any], step: int) -> Optional[float]:
-    """The evaluation success of the last epoch at or before `step` env steps."""
-    rows = [s for st, s in zip(curve["env_steps"], curve["success"]) if st <= step]
+def at(curve: Dict[str, Any], key: str, step: int) -> Optional[float]:
+    """The evaluation `key` (success, returns) of the last epoch at or before `step` env steps."""
+    rows = [x for st, x in zip(curve["env_steps"], curve[key]) if st <= step]
     return rows[-1] if rows else None
 
 
@@ -135,7 +135,14 @@ def report(cells: List[str]) -> None:
                 firsts = [c["steps_to_first_success"] for c in curves]
                 never = sum(f is None for f in firsts)
                 print(f"| {t}{' (seen)' if t in TASKS else ' (held out)'} | {kind} | {ms(firsts)} | {never}/{len(firsts)} | "
-                      + " | ".join(ms([success_at(c, k) for c in curves]) for k in CHECKPOINTS) + " |")
+                      + " | ".join(ms([at(c, "success", k) for c in curves]) for k in CHECKPOINTS) + " |")
+        print("\nstudents: evaluation return (the task's own reward) at equal steps")
+        print("| task | student | " + " | ".join(f"return @{k // 1000}k" for k in CHECKPOINTS) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in CHECKPOINTS) + " |")
+        for t in st[0]:
+            for kind in st[0][t]:
+                curves = [r[t][kind] for r in st]
+                print(f"| {t} | {kind} | " + " | ".join(ms([at(c, "returns", k) for c in curves]) for k in CHECKPOINTS) + " |")
 
     ft = [r for r in (load(c, "finetune") for c in cells) if r]
     if ft:
