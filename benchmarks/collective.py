@@ -28,6 +28,10 @@ Budget per seed (about 50 minutes of one core; 3 seeds on 2 processes about 100 
     python benchmarks/collective.py --root /tmp/bench/collective
     python benchmarks/collective.py --root /tmp/col --seeds 1 --quick     # a smoke run (minutes)
     python benchmarks/collective.py --root /tmp/bench/collective --report
+
+With --min-std S (after the pipelines are done): the seen task's shaped student again with the
+collective's sigma floored at S in the bonus (shaping/min_std; the original's scripted-teacher
+variant used sigma = e^0.1 = 1.1), one cell per seed in <root>/s<seed>/min_std_<S>.
 """
 from __future__ import annotations
 
@@ -78,6 +82,23 @@ def run_cell(cell_args) -> str:
     return f"{cell}: done in {(time.time() - t0) / 60:.1f} min"
 
 
+def run_min_std_cell(cell_args) -> str:
+    seed, min_std, cell = cell_args
+    if not claim_cell(cell):
+        return f"{cell}: taken by another process, skipped"
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from experiment_configs.collective_pipeline import Pipeline, learning_curve
+
+    t0 = time.time()
+    p = Pipeline.open(os.path.join(os.path.dirname(cell), "pipeline"), {})
+    p.run([(p.task_variant("student", SEEN, **p.collective_inputs(), **{"shaping/min_std": min_std}), os.path.join(cell, "run"))])
+    finish_cell(cell, {"seed": seed, "min_std": min_std, "curve": learning_curve(os.path.join(cell, "run"))})
+    return f"{cell}: done in {(time.time() - t0) / 60:.1f} min"
+
+
 # -- the report -------------------------------------------------------------------------------------------
 def load(cell: str, stage: str) -> Optional[Dict[str, Any]]:
     p = os.path.join(cell, "pipeline", stage, "results.json")
@@ -98,7 +119,7 @@ def at(curve: Dict[str, Any], key: str, step: int) -> Optional[float]:
     return rows[-1] if rows else None
 
 
-def report(cells: List[str]) -> None:
+def report(cells: List[str], min_std: Optional[float] = None) -> None:
     seeds = [os.path.basename(c) for c in cells]
     print(f"seeds: {', '.join(seeds)}; mean ± population std over the seeds with results")
     accs = []
@@ -136,6 +157,16 @@ def report(cells: List[str]) -> None:
                 never = sum(f is None for f in firsts)
                 print(f"| {t}{' (seen)' if t in TASKS else ' (held out)'} | {kind} | {ms(firsts)} | {never}/{len(firsts)} | "
                       + " | ".join(ms([at(c, "success", k) for c in curves]) for k in CHECKPOINTS) + " |")
+        ablation = []
+        for c in cells:
+            p = os.path.join(c, f"min_std_{min_std}", "result.json")
+            if min_std is not None and os.path.isfile(p):
+                with open(p) as f:
+                    ablation.append(json.load(f)["curve"])
+        if ablation:
+            firsts = [c["steps_to_first_success"] for c in ablation]
+            print(f"| {SEEN} (seen) | shaped, min_std {min_std} | {ms(firsts)} | {sum(f is None for f in firsts)}/{len(firsts)} | "
+                  + " | ".join(ms([at(c, "success", k) for c in ablation]) for k in CHECKPOINTS) + " |")
         print("\nstudents: evaluation return (the task's own reward) at equal steps")
         print("| task | student | " + " | ".join(f"return @{k // 1000}k" for k in CHECKPOINTS) + " |")
         print("| --- | --- | " + " | ".join("---" for _ in CHECKPOINTS) + " |")
@@ -143,6 +174,9 @@ def report(cells: List[str]) -> None:
             for kind in st[0][t]:
                 curves = [r[t][kind] for r in st]
                 print(f"| {t} | {kind} | " + " | ".join(ms([at(c, "returns", k) for c in curves]) for k in CHECKPOINTS) + " |")
+        if ablation:
+            print(f"| {SEEN} | shaped, min_std {min_std} | "
+                  + " | ".join(ms([at(c, "returns", k) for c in ablation]) for k in CHECKPOINTS) + " |")
 
     ft = [r for r in (load(c, "finetune") for c in cells) if r]
     if ft:
@@ -168,11 +202,15 @@ def main() -> None:
     p = cell_parser(__doc__, "collective", "multiplies the epochs of the transformer, distill, student and finetune "
                     "stages (the student's shaping schedule stays)")
     p.add_argument("--quick", action="store_true", help="the pipeline's --quick sizes (a smoke run)")
+    p.add_argument("--min-std", type=float, metavar="S", help="also the seen task's shaped student with shaping/min_std=S")
     args = p.parse_args()
     cells = [(s, args.quick, args.scale, os.path.join(args.root, f"s{s}")) for s in range(args.seeds)]
     if not args.report:
         run_pending(run_cell, cells, args.root, args.procs)
-    report([c[-1] for c in cells])
+        if args.min_std is not None:
+            run_pending(run_min_std_cell, [(s, args.min_std, os.path.join(args.root, f"s{s}", f"min_std_{args.min_std}"))
+                                           for s in range(args.seeds)], args.root, args.procs)
+    report([c[-1] for c in cells], args.min_std)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,9 @@ def test_shaping_bonus_is_one_at_the_mode_and_a_gaussian_ratio_elsewhere():
     a = mode + torch.tensor([[0.5, 0.1]])  # one std off in each dimension
     assert shaping_bonus(mean, std, a).item() == pytest.approx(math.exp(-1.0), rel=1e-5)
     assert 0 < shaping_bonus(mean, std, -mode).item() < 1
+    # A floor on sigma widens the bonus: one unit off in the first dimension, sigma floored at 1.
+    a = mode + torch.tensor([[1.0, 0.0]])
+    assert shaping_bonus(mean, std, a, min_std=1.0).item() == pytest.approx(math.exp(-0.5), rel=1e-5)
 
 
 def test_shaping_weight_schedule():

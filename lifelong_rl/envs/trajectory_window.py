@@ -81,9 +81,9 @@ class TaskEmbeddingWrapper(_WindowWrapper):
 
 
 class ShapingBonusWrapper(_WindowWrapper):
-    def __init__(self, env: gym.Env, encoder: TrajectoryTransformer, collective: TanhGaussianPolicy):
+    def __init__(self, env: gym.Env, encoder: TrajectoryTransformer, collective: TanhGaussianPolicy, min_std: float = 1e-4):
         super().__init__(env, encoder)
-        self.collective = collective.eval()
+        self.collective, self.min_std = collective.eval(), min_std
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
@@ -94,7 +94,7 @@ class ShapingBonusWrapper(_WindowWrapper):
     def bonus(self, action: np.ndarray) -> float:
         x = torch.as_tensor(np.concatenate([self.embedding(), self.history.states[-1]]), dtype=torch.float32)[None]
         dist = self.collective(x)
-        return float(shaping_bonus(dist.mean, dist.std, torch.as_tensor(action, dtype=torch.float32)[None])[0])
+        return float(shaping_bonus(dist.mean, dist.std, torch.as_tensor(action, dtype=torch.float32)[None], self.min_std)[0])
 
     def step(self, action):
         b = self.bonus(action)

@@ -29,7 +29,9 @@ framework, in the order of its pipeline (run_scripts/collective.py).
    it: the action's distance to the squashed mean over the pre-tanh sigma (not the density of the
    tanh-Gaussian itself)
 
-       b(s, a) = prod_i exp(-1/2 ((a_i - clip(tanh mu_i, -1, 1)) / max(sigma_i, 1e-4))^2)
+       b(s, a) = prod_i exp(-1/2 ((a_i - clip(tanh mu_i, -1, 1)) / max(sigma_i, sigma_min))^2)
+
+   with the original's sigma_min = 1e-4 by default (its scripted-teacher variant used sigma = e^0.1).
 
    stored when the step is taken, and w(t) = w0 clip(1 - (t - t_const) / (t_zero - t_const), 0, 1)
    read at update time (t: env steps so far; the original's 1 until 8,000, 0 at 50,000).
@@ -216,11 +218,12 @@ class DistillationTrainer:
 
 
 # -- 3. reward shaping ------------------------------------------------------------------------------
-def shaping_bonus(mean: torch.Tensor, std: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+def shaping_bonus(mean: torch.Tensor, std: torch.Tensor, action: torch.Tensor, min_std: float = 1e-4) -> torch.Tensor:
     """b(s, a) in (0, 1]: the collective's Gaussian density of `action` over its peak. `mean` is the
-    pre-tanh mean (squashed and clipped here), `std` the Gaussian's; shapes [..., A] -> [...]."""
+    pre-tanh mean (squashed and clipped here), `std` the Gaussian's, floored at `min_std`; shapes
+    [..., A] -> [...]."""
     mu = torch.tanh(mean).clamp(-1.0, 1.0)
-    z = (action - mu) / std.clamp_min(1e-4)
+    z = (action - mu) / std.clamp_min(min_std)
     return torch.exp(-0.5 * z.pow(2).sum(-1))
 
 

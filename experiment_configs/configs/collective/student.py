@@ -42,6 +42,8 @@ def schema() -> Schema:
                               "float", low=0.0),
         "constant_until": Param(8000, "env steps with w at start_weight", "int", low=0),
         "zero_at": Param(50000, "env step where w reaches 0 (falling linearly from constant_until)", "int", low=1),
+        "min_std": Param(1e-4, "floor of the collective's sigma in b (the original's 1e-4; its scripted-teacher variant "
+                         "used sigma = e^0.1 = 1.1): a wider bonus for a sharp collective", "float", low=1e-8),
     })
 
 
@@ -72,7 +74,8 @@ def shaped_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device:
     """SAC's actor and critics with ShapedSACTrainer; the schedule tells it the env steps taken."""
     policy = TanhGaussianPolicy(obs_dim, action_dim, **variant["policy_kwargs"]).to(device)
     qfs = ParallelizedEnsemble(2, obs_dim + action_dim, 1, **variant["qf_kwargs"]).to(device)
-    trainer = ShapedSACTrainer(policy, qfs, action_dim, weight=ShapingWeight(**variant["shaping"]),
+    s = variant["shaping"]
+    trainer = ShapedSACTrainer(policy, qfs, action_dim, weight=ShapingWeight(s["start_weight"], s["constant_until"], s["zero_at"]),
                                **variant["trainer_kwargs"])
 
     def count_steps(env_steps: int, buffer) -> None:
@@ -94,7 +97,7 @@ def build(run: Run):
     transformer, collective = check_inputs(v)
 
     def wrap(env, role):  # the bonus on the exploration steps; evaluation on the task's own reward
-        return ShapingBonusWrapper(env, transformer, collective) if role == "exploration" else env
+        return ShapingBonusWrapper(env, transformer, collective, v["shaping"]["min_std"]) if role == "exploration" else env
 
     return build_off_policy(run, shaped_agent, bonus_buffer, wrap_env=wrap)
 
