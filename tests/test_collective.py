@@ -299,7 +299,8 @@ def test_examples_are_the_quick_pipelines():
 
     ex = os.path.join(ROOT, "agent_data", "examples", "collective")
     transformer, policy = check_inputs({"collective": {"transformer": os.path.join(ex, "transformer.pt"),
-                                                       "policy": os.path.join(ex, "collective.pt")}}, 39)
+                                                       "policy": os.path.join(ex, "collective.pt")},
+                                        "env": "metaworld/reach-v3"}, (39, 4))
     data = load_trajectories([os.path.join(ex, "reach-v3.npz"), os.path.join(ex, "button-press-topdown-v3.npz")])
     assert policy.obs_dim == transformer.embedding_dim + data[0].obs_dim
     # A scripted expert's record: its clean action as the mean, the action taken that plus N(0, 0.1^2), clipped.
