@@ -10,7 +10,8 @@ and motions, so the embedding has something to separate):
     student, held out:  window-close-v3          (its sibling window-open is in the collective)
     finetune, new:      drawer-open-v3           (its sibling drawer-close is in the collective)
 
-Budget per seed (about 50 minutes of one core; 3 seeds on 2 processes about 100 minutes of wall time):
+Budget per seed, about 50 minutes of one core (here the 3 seeds ran as 3 processes on the 2 cores,
+81-93 minutes of wall time each, the --min-std cells alongside):
 - experts: MetaWorld's scripted policies with N(0, 0.1^2) action noise, 50 episodes of 200 steps per
   task, a new goal of the task's 50 every episode (as in every stage);
 - transformer: the original's sizes (d_model 32, 8 heads, 3 layers, 6-D embedding, 19-step windows),
