@@ -58,6 +58,14 @@ class _WindowWrapper(gym.Wrapper):
     def embedding(self) -> np.ndarray:
         return self.encoder.embed(self.history.current())[0]
 
+    def _observe(self, obs: np.ndarray) -> np.ndarray:
+        return obs
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.history.reset(obs)
+        return self._observe(obs), info
+
 
 class TaskEmbeddingWrapper(_WindowWrapper):
     def __init__(self, env: gym.Env, encoder: TrajectoryTransformer):
@@ -69,11 +77,6 @@ class TaskEmbeddingWrapper(_WindowWrapper):
     def _observe(self, obs: np.ndarray) -> np.ndarray:
         return np.concatenate([self.embedding(), obs]).astype(np.float32)
 
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        self.history.reset(obs)
-        return self._observe(obs), info
-
     def step(self, action):
         obs, r, terminated, truncated, info = self.env.step(action)
         self.history.push(action, r, obs)
@@ -84,11 +87,6 @@ class ShapingBonusWrapper(_WindowWrapper):
     def __init__(self, env: gym.Env, encoder: TrajectoryTransformer, collective: TanhGaussianPolicy, min_std: float = 1e-4):
         super().__init__(env, encoder)
         self.collective, self.min_std = collective.eval(), min_std
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        self.history.reset(obs)
-        return obs, info
 
     @torch.no_grad()
     def bonus(self, action: np.ndarray) -> float:

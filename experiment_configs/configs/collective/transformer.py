@@ -103,7 +103,7 @@ def build(run: Run):
     # Centroids from every 4th training window, accuracy on every held-out one (fixed sets: the
     # evaluation draws no random numbers).
     held_out = TrajectoryWindows(test, test_ids, window).all_windows() if test else None
-    d = TrajectoryWindows(train, train_ids, window).windows(np.arange(0, len(windows), 4))
+    d = windows.windows(np.arange(0, len(windows), 4))
     centroid_windows = WindowBatch(d["states"], d["actions"], d["rewards"], d["valid"])
 
     def held_out_accuracy() -> Dict[str, float]:
@@ -126,10 +126,9 @@ def evaluation_setup(run: Run, env_seed=None):
 def export(run_dir: str) -> str:
     """transformer.pt beside the run's last snapshot: the model's config and weights."""
     snap = load_snapshot(os.path.join(run_dir, "params.pt"))
-    v = snap["variant"]
-    data = load_trajectories(v["trajectories"])
-    model = TrajectoryTransformer(data[0].obs_dim, data[0].action_dim, **v["transformer_kwargs"])
-    model.load_state_dict(snap["trainer"]["model"])
+    state = snap["trainer"]["model"]  # the sizes are the normalisers'
+    model = TrajectoryTransformer(len(state["state_mean"]), len(state["action_mean"]), **snap["variant"]["transformer_kwargs"])
+    model.load_state_dict(state)
     path = os.path.join(run_dir, TRANSFORMER_FILE)
     torch.save(model.export(), path + ".tmp")
     os.replace(path + ".tmp", path)
