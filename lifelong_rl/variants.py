@@ -17,13 +17,14 @@ class ConfigError(ValueError):
     """Bad user input in a variant or on the command line (reported in one line, exit code 2)."""
 
 
-TYPES = ("int", "float", "bool", "str", "ints", "strs", "float?")
+TYPES = ("int", "float", "bool", "str", "ints", "floats", "strs", "float?")
 
 
 @dataclass(frozen=True)
 class Param:
     """One variant key. type: int, float, bool, str, ints (a list of ints), strs (a list of strings,
-    maybe empty; on the command line comma-separated), float? (a float or None).
+    maybe empty; on the command line comma-separated), floats (a list of finite floats, maybe empty),
+    float? (a float or None).
     low / high: inclusive bounds; choices: the valid values; pattern: a regex a str must match."""
     default: Any
     doc: str
@@ -36,7 +37,7 @@ class Param:
     def describe(self) -> str:
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
-        kind = {"ints": "a list of ints like [256,256]", "strs": "a list of names like a,b", "float?": "a float or None"}.get(self.type, f"a{'n' if self.type == 'int' else ''} {self.type}")
+        kind = {"ints": "a list of ints like [256,256]", "floats": "a list of floats like [2.0,-1.0]", "strs": "a list of names like a,b", "float?": "a float or None"}.get(self.type, f"a{'n' if self.type == 'int' else ''} {self.type}")
         bounds = [f">= {self.low:g}" if self.low is not None else "", f"<= {self.high:g}" if self.high is not None else ""]
         return kind + "".join(f" {b}" for b in bounds if b)
 
@@ -51,6 +52,7 @@ class Param:
             "str": isinstance(value, str),
             "ints": isinstance(value, (list, tuple)) and len(value) > 0
             and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in value),
+            "floats": isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value),
             "strs": isinstance(value, (list, tuple)) and all(isinstance(x, str) and x for x in value),
         }[t]
         if ok and t in ("float", "float?") and value is not None:
@@ -65,6 +67,8 @@ class Param:
             ok = re.fullmatch(self.pattern, value) is not None
         if not ok:
             raise ConfigError(f"bad value {value!r} for '{key}': expected {self.describe()}")
+        if t == "floats":
+            return [float(x) for x in value]
         return list(value) if t in ("ints", "strs") else value
 
     def parse(self, text: str, key: str) -> Any:
@@ -79,7 +83,7 @@ class Param:
                 value = int(f) if math.isfinite(f) and f == int(f) else text
             elif t in ("float", "float?"):
                 value = None if t == "float?" and s.lower() in ("none", "null", "") else float(s)
-            elif t == "ints":
+            elif t in ("ints", "floats"):
                 value = ast.literal_eval(s)
             elif t == "strs":
                 value = [x.strip() for x in s.strip("[]").split(",") if x.strip()]
@@ -187,7 +191,7 @@ def apply_set(variant: Dict[str, Any], schema: Schema, assignment: str) -> None:
 def parse_sweep(assignment: str, schema: Schema) -> Tuple[str, List[Any]]:
     """'a/b=1,2,3' -> ('a/b', [1, 2, 3]), each typed by the schema. Lists: use ';' between values."""
     key, text, param = parse_assignment(assignment, schema)
-    sep = ";" if param.type in ("ints", "strs") else ","
+    sep = ";" if param.type in ("ints", "floats", "strs") else ","
     values = [param.parse(t, key) for t in text.split(sep) if t.strip() != ""]
     if not values:
         raise ConfigError(f"sweep '{assignment}' has no values")

@@ -14,7 +14,7 @@ from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
 from lifelong_rl.envs.make_env import episode_length, make_env, validate_env_name
 from lifelong_rl.envs.reference_scores import reference
-from lifelong_rl.samplers.collectors import PathCollector, StepCollector
+from lifelong_rl.samplers.collectors import FollowerPathCollector, PathCollector, ResetFreeCollector, StepCollector
 from lifelong_rl.variants import ConfigError, Param, Schema
 
 # (variant, obs_dim, action_dim, device) -> {"trainer", "exploration_policy", "evaluation_policy"}
@@ -27,7 +27,7 @@ def off_policy_schema(name: str, trainer_kwargs: Schema, **extra: Schema) -> Sch
     return {
         **run_schema(name),
         "env": Param("metaworld/reach-v3", "metaworld/<task>-v3 or gym/<Id>", "str"),
-        "env_kwargs": {"new_goal_each_episode": Param(False, "MetaWorld: a new goal of the 50 at every reset", "bool")},
+        "env_kwargs": env_kwargs_schema(),
         "replay_buffer_size": Param(int(1e6), "replay buffer capacity (transitions)", "int", low=1),
         "policy_kwargs": net_schema([256, 256], "actor"),
         "qf_kwargs": net_schema([256, 256], "critics"),
@@ -44,7 +44,20 @@ def off_policy_schema(name: str, trainer_kwargs: Schema, **extra: Schema) -> Sch
             "num_trains_per_train_loop": Param(1000, "updates per train loop", "int", low=0),
             "num_train_loops_per_epoch": Param(1, "train loops per epoch", "int", low=1),
             "min_num_steps_before_training": Param(5000, "uniformly random warm-up steps before the first epoch", "int", low=0),
+            "reset_free": Param(False, "reset-free (lifelong/ and gridworld/ envs): one reset at the start; terminals and "
+                                "max_path_length (then only the length of the returns' bookkeeping segments) never reset "
+                                "the env; a reset the env demands is given and counted", "bool"),
         },
+    }
+
+
+def env_kwargs_schema() -> Schema:
+    return {
+        "new_goal_each_episode": Param(False, "MetaWorld: a new goal of the 50 at every reset", "bool"),
+        "target_velocities": Param([], "lifelong/ envs: the target velocities v* cycles through; []: the env's "
+                                   "(forward fast, forward slow, backward slow)", "floats"),
+        "switch_every": Param(-1, "lifelong/ envs: env steps between changes of v*; gridworld/: between "
+                              "rearrangements; 0: never; -1: the env's (5000; volcano 200)", "int", low=-1),
     }
 
 
@@ -68,8 +81,16 @@ def check_env(variant: Dict[str, Any]) -> Optional[gym.Env]:
     is built once to see its spaces (returned, closed; None for MetaWorld's, which always fit)."""
     name = variant["env"]
     validate_env_name(name)
-    if variant["env_kwargs"]["new_goal_each_episode"] and not name.startswith(("metaworld/", "goal/metaworld/")):
+    kw = variant["env_kwargs"]
+    if kw["new_goal_each_episode"] and not name.startswith(("metaworld/", "goal/metaworld/")):
         raise ConfigError(f"env_kwargs/new_goal_each_episode applies to MetaWorld tasks only, not '{name}'")
+    if kw["target_velocities"] and not name.startswith("lifelong/"):
+        raise ConfigError(f"env_kwargs/target_velocities applies to lifelong/ envs only, not '{name}'")
+    if kw["switch_every"] != -1 and not name.startswith(("lifelong/", "gridworld/")):
+        raise ConfigError(f"env_kwargs/switch_every applies to lifelong/ and gridworld/ envs only, not '{name}'")
+    if variant["algorithm_kwargs"].get("reset_free") and not name.startswith(("lifelong/", "gridworld/")):
+        raise ConfigError(f"algorithm_kwargs/reset_free needs an env whose state a snapshot can hold (lifelong/<hopper|ant>, "
+                          f"gridworld/<world>), not '{name}'")
     if not name.startswith("gym/"):
         return None
     try:
@@ -127,10 +148,10 @@ def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuil
     buffer = make_buffer(v, expl_env, run.seeds.child("buffer"))
     agent = make_agent(v, obs_dim, action_dim, run.device)
     steps = ak["num_expl_steps_per_train_loop"] * ak["num_train_loops_per_epoch"]
+    expl, evaluation = exploration_and_evaluation(run, expl_env, eval_env, agent, length)
     # A method without a policy to update (MPC) has no batch_size, num_trains_per_train_loop or loop keys.
     schedule = schedule_class(
-        agent["trainer"], buffer, [StepCollector(expl_env, agent["exploration_policy"], length)],
-        PathCollector(eval_env, agent["evaluation_policy"], length), run.logger, run.device,
+        agent["trainer"], buffer, [expl], evaluation, run.logger, run.device,
         batch_size=ak.get("batch_size", 1), steps_per_epoch=steps,
         updates_per_step=ak.get("num_trains_per_train_loop", 0) / ak["num_expl_steps_per_train_loop"],
         train_every=1 if ak.get("loop", "online") == "online" else ak["num_expl_steps_per_train_loop"],
@@ -141,6 +162,19 @@ def build_off_policy(run: Run, make_agent: AgentBuilder, make_buffer: BufferBuil
     log = v["logging"]
     loop = TrainingLoop(schedule, run.logger, v, ak["num_epochs"], log["save_replay_buffer"], log["progress_bar"])
     return loop, [expl_env, eval_env]
+
+
+def exploration_and_evaluation(run: Run, expl_env: gym.Env, eval_env: gym.Env, agent: Dict[str, Any],
+                               length: int) -> Tuple[StepCollector, PathCollector]:
+    """The exploration collector (reset-free where asked) and the evaluation one (a lifelong env's
+    evaluation follows the exploration env's task)."""
+    if run.variant["algorithm_kwargs"].get("reset_free", False):
+        expl = ResetFreeCollector(expl_env, agent["exploration_policy"], length, log=run.logger.log)
+    else:
+        expl = StepCollector(expl_env, agent["exploration_policy"], length)
+    if hasattr(eval_env.unwrapped, "sync_task"):
+        return expl, FollowerPathCollector(eval_env, agent["evaluation_policy"], length, expl_env)
+    return expl, PathCollector(eval_env, agent["evaluation_policy"], length)
 
 
 def off_policy_evaluation(run: Run, make_agent: AgentBuilder, env_seed: Optional[int] = None,

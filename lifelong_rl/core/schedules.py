@@ -22,10 +22,10 @@ Implemented:
   resume has them too); an epoch is a number of updates, with (MOPO, MOReL) a model fitted to the
   data before the first and penalised model rollouts every N updates; evaluation as off-policy.
 
-Sketched here (docs only, no classes yet) so their needs shape the hooks; a later issue fills it:
-- reset-free (lifelong envs, LiSP, DADS): a collector whose episode never ends (one reset at the
-  start); its snapshot must hold the simulator's state (qpos, qvel) rather than the actions since
-  the reset, which the episodic collector replays; evaluation in separate envs.
+Reset-free runs (lifelong envs, LiSP; `algorithm_kwargs/reset_free`) are the off-policy and
+model-based schedules with a ResetFreeCollector (lifelong_rl.samplers.collectors): one reset at the
+start, resets only where the env demands one (counted), the simulator's state in the snapshot; the
+diagnostics add resets needed, reward per step and the env's task.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ import torch
 
 from lifelong_rl.core.logger import Logger, SnapshotError
 from lifelong_rl.core.loop import Schedule
-from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector, StepCollector
+from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector, ResetFreeCollector, StepCollector
 
 Pick = Callable[[int], Tuple[StepCollector, bool]]
 EnvStepHook = Callable[[int, Any], None]
@@ -97,10 +97,15 @@ class SteppedSchedule(Schedule):
         self.buffer.clear()
 
     def diagnostics(self) -> Dict[str, float]:
-        """The exploration episodes since the last call, and the collectors' totals."""
-        return {**self.collectors[0].stats.pop("exploration/"),  # one EpisodeStats for every collector of a stream
-                "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
-                "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
+        """The exploration episodes since the last call, and the collectors' totals (a reset-free
+        collector's: resets needed, reward per step, its env's task)."""
+        row = {**self.collectors[0].stats.pop("exploration/"),  # one EpisodeStats for every collector of a stream
+               "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
+               "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
+        for c in self.collectors:
+            if isinstance(c, ResetFreeCollector):
+                row.update(c.pop_lifelong())
+        return row
 
     def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:
         out = final_summary(last_row)

@@ -210,3 +210,117 @@ class StepCollector:
         set_env_rng_state(self.env, state["env_rng"])
         if "noise" in state:
             self.policy.load_noise_state(state["noise"])
+
+
+class ResetFreeCollector(StepCollector):
+    """Reset-free interaction (Lu et al. 2021, "Reset-Free Lifelong Learning with Skill-Space
+    Planning"): the env is reset once, before the first step, and never again by the agent:
+    terminations are stored (they stop bootstrapping) and the path length only books returns.
+
+    - Where the env demands a reset (info["needs_reset"]: an agent trapped in a gridworld's hole),
+      it gets one, and it is counted in `resets_needed`.
+    - Returns are booked per `segment` steps, as episodes (the "exploration/Average Returns" of
+      progress.csv); `reward per step` is the mean reward since the last `pop_lifelong`.
+    - A change of the env's task (info's "target_velocity" or "grid") is reported through `log` at the
+      step it happens.
+    - A snapshot holds the env's whole state (`get_env_state`) and the current observation, where the
+      episodic collector replays the actions since a reset."""
+
+    TASK_KEYS = ("target_velocity", "grid")
+
+    def __init__(self, env: gym.Env, policy, segment: int, task_id: int = 0, stats: Optional[EpisodeStats] = None,
+                 log=None):
+        super().__init__(env, policy, segment, task_id, stats)
+        if not hasattr(env.unwrapped, "get_env_state"):
+            raise ValueError(f"a reset-free run needs an env whose state a snapshot can hold (get_env_state), not "
+                             f"{type(env.unwrapped).__name__}")
+        self.log = log if log is not None else (lambda line: None)
+        self.resets_needed, self.lifetime_steps, self.lifetime_return = 0, 0, 0.0
+        self._reward_sum, self._reward_steps = 0.0, 0
+        self.task: Any = None
+
+    def collect_one_step(self, buffer, random_action: bool = False, action: Optional[np.ndarray] = None) -> Dict[str, Any]:
+        obs = self.observation()  # the one reset, before the first step
+        a, agent_info = (action, {}) if action is not None and not random_action else self._act(obs, random_action)
+        next_obs, r, terminated, _, env_info = self.env.step(a)
+        info = {**env_info, **agent_info}
+        sample = dict(observations=obs, actions=a, rewards=r, next_observations=next_obs, terminals=float(terminated),
+                      timeouts=0.0, task_ids=self.task_id)
+        for k in buffer.fields:
+            if k not in sample:
+                if k not in info:
+                    raise KeyError(f"buffer field '{k}' is in neither the agent's nor the env's info")
+                sample[k] = info[k]
+        buffer.add_sample(**sample)
+        self.num_steps_total += 1
+        self.lifetime_steps += 1
+        self._len += 1
+        for total in ("_ret", "_reward_sum", "lifetime_return"):
+            setattr(self, total, getattr(self, total) + float(r))
+        self._reward_steps += 1
+        if "success" in info:
+            self._success = max(self._success or 0.0, float(info["success"]))
+        self._watch_task(env_info)
+        if self._len >= self.max_path_length:  # a bookkeeping segment, not an episode the env sees
+            self.stats.add(self._ret, self._len, self._success)
+            self.num_paths_total += 1
+            self._ret, self._len, self._success = 0.0, 0, None
+        self._obs = next_obs
+        if env_info.get("needs_reset", False):
+            self.resets_needed += 1
+            self.log(f"env step {self.lifetime_steps}: the env needs a reset (#{self.resets_needed})")
+            self._obs, _ = self.env.reset()
+        return info
+
+    def _watch_task(self, env_info: Dict[str, Any]) -> None:
+        for key in self.TASK_KEYS:
+            if key in env_info:
+                value = env_info[key]
+                if self.task is not None and value != self.task:
+                    self.log(f"env step {self.lifetime_steps}: {key} {self.task} -> {value}")
+                self.task = value
+
+    def pop_lifelong(self, prefix: str = "exploration/") -> Dict[str, float]:
+        """The reset-free columns: resets needed so far, reward per step since the last call, the task."""
+        out = {f"{prefix}resets needed": self.resets_needed, f"{prefix}lifetime return": self.lifetime_return}
+        if self._reward_steps:
+            out[f"{prefix}reward per step"] = self._reward_sum / self._reward_steps
+        if isinstance(self.task, (int, float)):
+            out[f"{prefix}task"] = float(self.task)
+        self._reward_sum, self._reward_steps = 0.0, 0
+        return out
+
+    def state_dict(self) -> Dict[str, Any]:
+        state = {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
+                 "env_rng": env_rng_state(self.env), "obs": self._obs,
+                 "env_state": None if self._obs is None else self.env.unwrapped.get_env_state(),
+                 "totals": [self._ret, self._len, self._success, self.resets_needed, self.lifetime_steps,
+                            self.lifetime_return, self._reward_sum, self._reward_steps, self.task]}
+        if hasattr(self.policy, "noise_state"):
+            state["noise"] = self.policy.noise_state()
+        return state
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.num_steps_total = int(state["num_steps_total"])
+        self.num_paths_total = int(state["num_paths_total"])
+        set_env_rng_state(self.env, state["env_rng"])
+        self._obs = state["obs"]
+        if self._obs is not None:
+            self.env.unwrapped.set_env_state(state["env_state"])
+        (self._ret, self._len, self._success, self.resets_needed, self.lifetime_steps, self.lifetime_return,
+         self._reward_sum, self._reward_steps, self.task) = state["totals"]
+        if "noise" in state:
+            self.policy.load_noise_state(state["noise"])
+
+
+class FollowerPathCollector(PathCollector):
+    """Evaluation of a lifelong run: before its episodes the evaluation env takes the exploration
+    env's current task (`sync_task`: its v*, its grid), so it scores the task the agent lives in."""
+
+    def __init__(self, env: gym.Env, policy, max_path_length: int, leader: gym.Env):
+        super().__init__(env, policy, max_path_length)
+        self.leader = leader
+
+    def collect_episodes(self, num_episodes: int) -> List[Dict[str, Any]]:
+        self.env.unwrapped.sync_task(self.leader.unwrapped)
+        return super().collect_episodes(num_episodes)
