@@ -17,7 +17,7 @@ from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.envs.model_functions import REWARDS, TERMINATIONS
 from lifelong_rl.models.dynamics import DynamicsModel, ProbabilisticEnsemble
 from lifelong_rl.models.networks import ACTIVATIONS
-from lifelong_rl.planners import PLANNERS
+from lifelong_rl.planners import PLANNERS, Planner
 from lifelong_rl.policies.mpc_policy import PROPAGATIONS, MPCPolicy, PriorPolicy, ValueFn
 from lifelong_rl.trainers.dynamics_trainer import DynamicsTrainer
 from lifelong_rl.variants import ConfigError, Param, Schema, has_key
@@ -104,12 +104,16 @@ def mpc_policy(variant: Dict[str, Any], model, action_dim: int, device: torch.de
                value_fn: Optional[ValueFn] = None, prior_policy: Optional[PriorPolicy] = None,
                prior_samples: int = 0) -> MPCPolicy:
     p = variant["planner_kwargs"]
-    kind = PLANNERS[p["planner"]]
+    return MPCPolicy(model, make_planner(variant, action_dim), p["num_particles"], p["propagation"], p["discount"],
+                     value_fn=value_fn, prior_policy=prior_policy, prior_samples=prior_samples, device=str(device))
+
+
+def make_planner(variant: Dict[str, Any], dim: int) -> Planner:
+    """The variant's `planner_kwargs` optimiser over sequences of `dim`-D elements (actions, skills)."""
+    p = variant["planner_kwargs"]
     extra = {"rs": {}, "cem": {"init_std": p["init_std"], "elite_frac": p["elite_frac"], "alpha": p["alpha"]},
              "mppi": {"init_std": p["init_std"], "temperature": p["temperature"], "beta": p["beta"]}}[p["planner"]]
-    planner = kind(p["horizon"], action_dim, p["population"], p["iterations"], **extra)
-    return MPCPolicy(model, planner, p["num_particles"], p["propagation"], p["discount"], value_fn=value_fn,
-                     prior_policy=prior_policy, prior_samples=prior_samples, device=str(device))
+    return PLANNERS[p["planner"]](p["horizon"], dim, p["population"], p["iterations"], **extra)
 
 
 def model_based(agent: Callable[..., Dict[str, Any]]):

@@ -143,11 +143,17 @@ class LifelongAnt(LifelongMixin, AntEnv):
 LIFELONG_ENVS = {"hopper": (LifelongHopper, HOPPER_TARGETS), "ant": (LifelongAnt, ANT_TARGETS)}
 
 
-def velocity_reward(name: str, target_velocity: float):
-    """The reward of `lifelong/<name>` at a fixed v*, from (obs, act, next_obs) tensors: what a planner
-    scores model rollouts with when the task is given (the offline benchmark's three targets)."""
-    fn = LIFELONG_ENVS[name][0].reward_fn
+class TaskReward:
+    """The reward of `lifelong/<name>` from (obs, act, next_obs) tensors, at a fixed v* or, once
+    `bind` names an env, at the v* that env has at each call: what a planner scores model rollouts with
+    when told the task (LiSP's `lisp_kwargs/planning_reward=task`; the offline benchmark's targets)."""
 
-    def reward(obs, act, next_obs):
-        return fn(target_velocity, next_obs[:, fn.obs_v], next_obs[:, fn.obs_z], (act.clamp(-1, 1) ** 2).sum(-1))
-    return reward
+    def __init__(self, name: str, target_velocity: float = 0.0):
+        self.fn, self.target_velocity, self.env = LIFELONG_ENVS[name][0].reward_fn, target_velocity, None
+
+    def bind(self, env) -> None:
+        self.env = env.unwrapped
+
+    def __call__(self, obs, act, next_obs):
+        fn, v = self.fn, self.target_velocity if self.env is None else self.env.target_velocity
+        return fn(v, next_obs[:, fn.obs_v], next_obs[:, fn.obs_z], (act.clamp(-1, 1) ** 2).sum(-1))

@@ -130,6 +130,17 @@ class ProbabilisticEnsemble(nn.Module):
         gaps = (state.unsqueeze(0) - state.unsqueeze(1)).norm(dim=-1)  # [M, M, B]
         return {"max_std_norm": var.sqrt().norm(dim=-1).max(0).values, "max_mean_gap": gaps.flatten(0, 1).max(0).values}
 
+    def pair_disagreement(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """E_{i != j} mean_d (mu_i - mu_j)^2 over the elites' normalised mean predictions of every
+        target dimension, [B] (LiSP eq. 3's disagreement; 0 with one elite). Computed as
+        2 M / (M - 1) times the mean squared deviation from the elites' mean."""
+        m = self.num_elites
+        if m < 2:
+            return torch.zeros(len(obs), device=obs.device)
+        mean, _ = self(self.normalize_inputs(obs, act).unsqueeze(0).expand(m, -1, -1), self.elites)
+        spread = ((mean - mean.mean(0)) ** 2).mean(-1).mean(0)
+        return 2.0 * m / (m - 1) * spread
+
 
 class DynamicsModel(nn.Module):
     """What planners and model rollouts step: the ensemble, with the reward and termination it does

@@ -24,6 +24,13 @@ def set_env_rng_state(env: gym.Env, state: Dict[str, Any]) -> None:
     env.action_space.np_random.bit_generator.state = state["action_space"]
 
 
+def world_state(env: gym.Env) -> Optional[Dict[str, Any]]:
+    """The state a lifelong env carries across resets (its v* schedule's or its grids' position, with
+    the simulator's), or None for an env whose resets start afresh."""
+    base = env.unwrapped
+    return base.get_env_state() if hasattr(base, "get_env_state") else None
+
+
 class EpisodeStats:
     """Returns, lengths and successes of finished episodes since the last `pop`."""
 
@@ -100,18 +107,24 @@ class PathCollector:
         return self.stats.pop(prefix)
 
     def state_dict(self) -> Dict[str, Any]:
-        return {"env_rng": env_rng_state(self.env)}
+        state = {"env_rng": env_rng_state(self.env)}
+        if hasattr(self.policy, "noise_state"):  # a policy with its own generator (a skill drawn per episode)
+            state["noise"] = self.policy.noise_state()
+        return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         set_env_rng_state(self.env, state["env_rng"])
+        if "noise" in state:
+            self.policy.load_noise_state(state["noise"])
 
 
 class StepCollector:
     """Takes exploration steps one at a time, carrying the episode across calls.
 
-    A snapshot holds the episode in progress as the env's random state at its reset and the
-    actions taken since; `load_state_dict` replays them (simulators are deterministic given both),
-    so a resumed run continues the very episode an uninterrupted one does. Buffers with fields
+    A snapshot holds the episode in progress as the env's random state at its reset (with a lifelong
+    env's world state: its schedule's position) and the actions taken since; `load_state_dict`
+    replays them (simulators are deterministic given both), so a resumed run continues the very
+    episode an uninterrupted one does. Buffers with fields
     beyond a transition's get them by name from the agent's info (a policy with
     `get_action_and_info(obs) -> (action, info)`: log-probs, values, skills) or the env's info."""
 
@@ -127,7 +140,7 @@ class StepCollector:
         self.num_paths_total = 0
 
     def _start_episode(self) -> None:
-        self._episode_start = env_rng_state(self.env)
+        self._episode_start = {**env_rng_state(self.env), "world": world_state(self.env)}
         self._actions = []
         self._obs, _ = self.env.reset()
         self.policy.reset()
@@ -192,7 +205,7 @@ class StepCollector:
             episode = {"start": self._episode_start,
                        "actions": np.array(self._actions, dtype=np.float32).reshape(len(self._actions), -1)}
         state = {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
-                 "env_rng": env_rng_state(self.env), "episode": episode}
+                 "env_rng": env_rng_state(self.env), "episode": episode, "world": world_state(self.env)}
         if hasattr(self.policy, "noise_state"):  # an exploration process with a state (Ornstein-Uhlenbeck)
             state["noise"] = self.policy.noise_state()
         return state
@@ -202,11 +215,15 @@ class StepCollector:
         self.num_paths_total = int(state["num_paths_total"])
         self.end_episode()
         episode = state["episode"]
-        if episode is not None:  # replay the episode in progress
+        if episode is not None:  # replay the episode in progress, from the world as it was at its reset
             set_env_rng_state(self.env, episode["start"])
+            if episode["start"].get("world") is not None:
+                self.env.unwrapped.set_env_state(episode["start"]["world"])
             self._start_episode()
             for a in episode["actions"]:
                 self._obs = self._step(a)[0]
+        elif state.get("world") is not None:  # between episodes: the next reset starts from the world as it is
+            self.env.unwrapped.set_env_state(state["world"])
         set_env_rng_state(self.env, state["env_rng"])
         if "noise" in state:
             self.policy.load_noise_state(state["noise"])
@@ -293,7 +310,7 @@ class ResetFreeCollector(StepCollector):
     def state_dict(self) -> Dict[str, Any]:
         state = {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
                  "env_rng": env_rng_state(self.env), "obs": self._obs,
-                 "env_state": None if self._obs is None else self.env.unwrapped.get_env_state(),
+                 "env_state": None if self._obs is None else world_state(self.env),
                  "totals": [self._ret, self._len, self._success, self.resets_needed, self.lifetime_steps,
                             self.lifetime_return, self._reward_sum, self._reward_steps, self.task]}
         if hasattr(self.policy, "noise_state"):

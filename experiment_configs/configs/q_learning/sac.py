@@ -30,7 +30,9 @@ def schema() -> Schema:
 QUICK = OFF_POLICY_QUICK
 
 # The contract test (tests/test_contract.py) runs every case on top of QUICK.
-CONTRACT_CASES = {"pendulum": {"env": "gym/Pendulum-v1"}, "metaworld": {"env": "metaworld/reach-v3"}}
+CONTRACT_CASES = {"pendulum": {"env": "gym/Pendulum-v1"}, "metaworld": {"env": "metaworld/reach-v3"},
+                  "lifelong_hopper_reset_free": {"env": "lifelong/hopper", "env_kwargs": {"switch_every": 90},
+                                                 "algorithm_kwargs": {"reset_free": True}}}
 check = check_off_policy
 
 
