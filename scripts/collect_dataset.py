@@ -7,10 +7,14 @@ Kinds (whole episodes until --steps transitions; the last episode is cut there, 
   replay     a snapshot's replay buffer, in the order it was written (saved with --save-replay-buffer)
   scripted   MetaWorld's scripted expert policy of a v3 task (metaworld.policies), --noise optional
   mix        the concatenation of existing datasets (--from NAME, repeatable)
+  relabel    a gymnasium MuJoCo dataset (--from NAME) as data of the lifelong env on the same simulator
+             (--env lifelong/hopper from gym/Hopper-v5): rewards of the lifelong env at --target-velocity,
+             no terminals (the lifelong env never terminates: an episode that did ends as a timeout)
 
     python scripts/collect_dataset.py --env gym/Hopper-v5 --kind random --steps 100000 --name hopper-random-v0
     python scripts/collect_dataset.py --kind policy --snapshot data/.../itr_3.pt --steps 100000 --name hopper-medium-v0
     python scripts/collect_dataset.py --kind mix --from hopper-medium-v0 --from hopper-expert-v0 --name hopper-medium-expert-v0
+    python scripts/collect_dataset.py --kind relabel --from hopper-medium-expert-v0 --env lifelong/hopper --name lifelong-hopper-v0
 
 Prints the episodes' mean return (and D4RL's normalised score where the env has reference
 returns: lifelong_rl/envs/reference_scores.py). Exit 2 with a one-line error for bad input (a
@@ -33,7 +37,8 @@ from lifelong_rl.envs.reference_scores import normalized_score
 from lifelong_rl.samplers.dataset_collection import NoisyPolicy, RandomPolicy, ScriptedPolicy, collect
 from lifelong_rl.variants import ConfigError
 
-KINDS = ("random", "policy", "replay", "scripted", "mix")
+KINDS = ("random", "policy", "replay", "scripted", "mix", "relabel")
+SAME_SIMULATOR = {"lifelong/hopper": "gym/Hopper-v5"}  # lifelong/ant drops gym's contact forces: no match
 
 
 def from_replay(snapshot: str, steps: int) -> OfflineDataset:
@@ -56,7 +61,9 @@ def main(argv=None) -> int:
     p.add_argument("--env", help="random, scripted: the env (gym/<Id> or metaworld/<task>-v3); policy and replay use "
                    "the snapshot's")
     p.add_argument("--snapshot", help="policy, replay: a snapshot (itr_<n>.pt, params.pt)")
-    p.add_argument("--from", dest="sources", action="append", default=[], help="mix: a dataset to include (repeatable)")
+    p.add_argument("--from", dest="sources", action="append", default=[], help="mix: a dataset to include (repeatable); "
+                   "relabel: the dataset")
+    p.add_argument("--target-velocity", type=float, default=2.0, help="relabel: the lifelong env's v* of the rewards")
     p.add_argument("--steps", type=int, default=100_000, help="transitions (replay: at most; 0: the whole buffer)")
     p.add_argument("--noise", type=float, default=0.0, help="policy, scripted: std of Gaussian action noise")
     p.add_argument("--max-path-length", type=int, default=0, help="episode length; 0: the env's own")
@@ -127,6 +134,8 @@ def make(args):
                               f"metadata: {sorted(map(str, origins))}")
         env_name, run_seed = origins.pop()
         return OfflineDataset.concatenate(parts, {}), env_name, {"sources": list(args.sources), "run_seed": run_seed}
+    if args.kind == "relabel":
+        return relabel(args)
     # run_seed: the seed of the run whose MetaWorld goal the data is on (a run's goal comes from its seed)
     if args.kind == "replay":
         variant = load_snapshot(args.snapshot, mmap=True)["variant"]
@@ -155,6 +164,26 @@ def make(args):
             policy = NoisyPolicy(policy, args.noise, -1.0, 1.0, args.seed)
     meta = {"noise": args.noise, "seed": args.seed, "run_seed": args.seed}
     return collect(env, policy, args.steps, _length(env, args)), args.env, meta
+
+
+def relabel(args):
+    """A gymnasium dataset as the lifelong env's on the same simulator (checked), rewards recomputed."""
+    import torch
+
+    from lifelong_rl.envs.lifelong import TaskReward
+
+    if args.env not in SAME_SIMULATOR or len(args.sources) != 1:
+        raise ConfigError(f"--kind relabel needs --env in {', '.join(SAME_SIMULATOR)} and one --from dataset of its "
+                          f"simulator ({', '.join(SAME_SIMULATOR.values())})")
+    source = load_dataset(args.sources[0], args.root)
+    if source.meta.get("env") != SAME_SIMULATOR[args.env]:
+        raise ConfigError(f"dataset '{args.sources[0]}' is of {source.meta.get('env')}, not {SAME_SIMULATOR[args.env]}")
+    arrays = source.arrays()
+    reward = TaskReward(args.env.split("/", 1)[1], args.target_velocity)
+    arrays["rewards"] = reward(*(torch.from_numpy(arrays[k]) for k in ("observations", "actions", "next_observations"))).numpy()
+    arrays["timeouts"] = arrays["timeouts"] | arrays["terminals"]
+    arrays["terminals"] = np.zeros_like(arrays["terminals"])
+    return OfflineDataset(arrays), args.env, {"sources": list(args.sources), "target_velocity": args.target_velocity}
 
 
 def _length(env, args) -> int:

@@ -130,7 +130,7 @@ def model_based(agent: Callable[..., Dict[str, Any]]):
 
 # -- on a task stream (the continual wrapper) ---------------------------------------------------------
 CONTINUAL_METHODS = ("finetune", "perfect_memory", "reservoir")  # the CL methods that only shape the buffer
-SINGLE_TASK_KEYS = ("loop", "num_epochs", "max_path_length", "num_eval_steps_per_epoch", "num_expl_steps_per_train_loop",
+SINGLE_TASK_KEYS = ("loop", "reset_free", "num_epochs", "max_path_length", "num_eval_steps_per_epoch", "num_expl_steps_per_train_loop",
                     "num_trains_per_train_loop", "num_train_loops_per_epoch", "min_num_steps_before_training")
 
 
@@ -141,6 +141,7 @@ def continual_model_based_schema(name: str, single_task: Schema, updates: bool) 
     s = dict(single_task)
     s.update(algorithm=Param(name, "registered algorithm name", "str"), exp_name=Param(name, s["exp_name"].doc, "str"))
     del s["env"], s["env_kwargs"]
+    s.pop("offline_kwargs", None)  # a stream has no offline phase
     s["algorithm_kwargs"] = {k: p for k, p in s["algorithm_kwargs"].items() if k not in SINGLE_TASK_KEYS}
     if updates:
         s["algorithm_kwargs"]["updates_per_step"] = Param(1.0, "policy updates per env step after a task's random steps",

@@ -134,12 +134,17 @@ class ProbabilisticEnsemble(nn.Module):
         """E_{i != j} mean_d (mu_i - mu_j)^2 over the elites' normalised mean predictions of every
         target dimension, [B] (LiSP eq. 3's disagreement; 0 with one elite). Computed as
         2 M / (M - 1) times the mean squared deviation from the elites' mean."""
-        m = self.num_elites
-        if m < 2:
+        if self.num_elites < 2:
             return torch.zeros(len(obs), device=obs.device)
-        mean, _ = self(self.normalize_inputs(obs, act).unsqueeze(0).expand(m, -1, -1), self.elites)
-        spread = ((mean - mean.mean(0)) ** 2).mean(-1).mean(0)
-        return 2.0 * m / (m - 1) * spread
+        mean, _ = self(self.normalize_inputs(obs, act).unsqueeze(0).expand(self.num_elites, -1, -1), self.elites)
+        return pair_disagreement(mean)
+
+
+def pair_disagreement(means: torch.Tensor) -> torch.Tensor:
+    """E_{i != j} mean_d (mu_i - mu_j)^2 of M >= 2 members' predictions [M, B, D] -> [B]: 2 M / (M - 1)
+    times the mean squared deviation from their mean (the same sum over ordered pairs)."""
+    m = len(means)
+    return 2.0 * m / (m - 1) * ((means - means.mean(0)) ** 2).mean(-1).mean(0)
 
 
 class DynamicsModel(nn.Module):
@@ -162,12 +167,30 @@ class DynamicsModel(nn.Module):
         """A uniformly random elite for each of n rows (TS1)."""
         return torch.randint(self.num_members, (n,), device=self.ensemble.elites.device)
 
+    def step_with_disagreement(self, obs: torch.Tensor, act: torch.Tensor, members: torch.Tensor
+                               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`step` and the elites' `pair_disagreement` at (obs, act) from one pass of every elite over
+        every row (a planner that penalises disagreement needs both)."""
+        e = self.ensemble
+        mean, logvar = e(e.normalize_inputs(obs, act).unsqueeze(0).expand(e.num_elites, -1, -1), e.elites)
+        rows = torch.arange(len(obs), device=obs.device)
+        m = mean[members, rows]
+        y = m if self.deterministic else m + torch.randn_like(m) * (0.5 * logvar[members, rows]).exp()
+        y = y * e.target_std + e.target_mean
+        disagreement = pair_disagreement(mean) if e.num_elites > 1 else torch.zeros(len(obs), device=obs.device)
+        return (*self._transition(obs, act, y), disagreement)
+
     def step(self, obs: torch.Tensor, act: torch.Tensor, members: torch.Tensor
              ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(next_obs [B, obs], reward [B], terminal [B] bool) with row i from elite `members[i]`; a
         row whose prediction is not finite (a diverged model) is terminal."""
         e = self.ensemble
-        y = e.sample_members(obs, act, e.elites[members], self.deterministic)
+        return self._transition(obs, act, e.sample_members(obs, act, e.elites[members], self.deterministic))
+
+    def _transition(self, obs: torch.Tensor, act: torch.Tensor, y: torch.Tensor
+                    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(next_obs, reward, terminal) from a sampled target y in its own units."""
+        e = self.ensemble
         next_obs = obs + y[:, :e.obs_dim]
         reward = y[:, e.obs_dim] if e.learn_reward else self.reward_fn(obs, act, next_obs)
         terminal = y[:, -1] > 0.5 if e.learn_terminal else self.termination_fn(obs, act, next_obs)

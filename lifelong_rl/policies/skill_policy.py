@@ -93,14 +93,13 @@ class SkillMPCPolicy:
         members = torch.arange(m, device=self.device).repeat_interleave(n * k)  # row r: candidate r % n
         states = obs.expand(len(members), -1)
         total = torch.zeros(len(members), device=self.device)
-        ensemble = self.model.ensemble
         for t in range(sequences.shape[1] * self.repeat):
             skills = sequences[:, t // self.repeat].repeat(m * k, 1)
             a = self.actions(states, skills)
-            next_states, reward, done = self.model.step(states, a, members)
+            next_states, reward, done, disagreement = self.model.step_with_disagreement(states, a, members)
             if self.reward_fn is not None:
                 reward = self.reward_fn(states, a, next_states)
-            uncertain = ensemble.pair_disagreement(states, a) > self.disagreement_threshold
+            uncertain = disagreement > self.disagreement_threshold
             reward = torch.where(uncertain | done, torch.full_like(reward, -self.disagreement_penalty), reward)
             total += self.discount ** t * reward
             states = torch.where(done.unsqueeze(-1), states, next_states)  # a diverged particle stays put

@@ -10,21 +10,28 @@ steps; k from 1 at 20k steps to 15 at 100k; 20 SAC updates per env step with 5% 
 random steps), except that the reward and termination are learned (`model_kwargs/termination=given`
 uses the hand-written Hopper rule, as MBPO's code does).
 
+With `offline_kwargs/teacher_data_files`, the datasets are in the real buffer from the start, and
+`offline_kwargs/num_epochs` epochs of updates (the model fitted to them first, rollouts from their
+states) come before the online phase.
+
 Files that define its behaviour: lifelong_rl/trainers/mbpo.py (rollouts, the length schedule, the
 data mix), lifelong_rl/trainers/sac.py (the losses), lifelong_rl/models/dynamics.py,
 lifelong_rl/trainers/dynamics_trainer.py, lifelong_rl/core/schedules.py (ModelBasedSchedule).
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Dict, Optional
 
 import torch
 
 from experiment_configs.algorithms.model_based import check_model, dynamics, model_based, model_schema
+from experiment_configs.algorithms.offline import build_phased, check_offline, offline_schema
 from experiment_configs.algorithms.off_policy import OFF_POLICY_QUICK, off_policy_schema
 from experiment_configs.common import check_buffer_size, sac_trainer_schema
 from experiment_configs.configs.model_based.mpc import MODEL_QUICK
 from experiment_configs.configs.q_learning.sac import sac_agent
+from lifelong_rl.core.schedules import ModelBasedSchedule
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.fields import transition_fields
 from lifelong_rl.data_management.replay_buffer import ReplayBuffer
@@ -45,7 +52,7 @@ def schema() -> Schema:
         "retain_generations": Param(4, "SAC's model data: the last N generations of rollouts (MBPO: one epoch, 4 x 250 "
                                     "steps); the model buffer holds N x rollout_batch_size x the largest k", "int", low=1),
         "real_ratio": Param(0.05, "share of real transitions in each SAC batch", "float", low=0.0, high=1.0),
-    })
+    }, **offline_schema(num_epochs=0))
     s["env"] = Param("gym/Hopper-v5", "gym/<Id> or metaworld/<task>-v3", "str")
     ak = s["algorithm_kwargs"]
     ak["num_trains_per_train_loop"] = Param(20_000, "SAC updates per train loop (MBPO: 20 per env step)", "int", low=0)
@@ -62,6 +69,12 @@ CONTRACT_CASES = {"inverted_pendulum": {"env": "gym/InvertedPendulum-v5"},
 def check(variant: Dict[str, Any]) -> None:
     check_model(variant)
     check_buffer_size(variant)
+    check_rollout_schedule(variant)
+    check_offline(variant)
+
+
+def check_evaluation(variant: Dict[str, Any]) -> None:
+    check_model(variant)
     check_rollout_schedule(variant)
 
 
@@ -85,4 +98,10 @@ def mbpo_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: t
             "schedule_kwargs": {"model_train_every": variant["model_kwargs"]["train_every"], "rollouts": rollouts}}
 
 
-build, evaluation_setup = model_based(mbpo_agent)
+online_build, evaluation_setup = model_based(mbpo_agent)
+
+
+def build(run):
+    if run.variant["offline_kwargs"]["teacher_data_files"]:
+        return build_phased(run, partial(mbpo_agent, seeds=run.seeds), ModelBasedSchedule)
+    return online_build(run)

@@ -54,4 +54,4 @@ def offline_model_based(name: str, penalty_schema: Schema, make_penalty: Callabl
     def evaluation_setup(run: Run, env_seed=None):
         return off_policy_evaluation(run, partial(agent, seeds=run.seeds), env_seed)
 
-    return schema, quick, cases, check, mbpo.check, build, evaluation_setup
+    return schema, quick, cases, check, mbpo.check_evaluation, build, evaluation_setup

@@ -1,4 +1,7 @@
-"""SAC (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications") on one env.
+"""SAC (Haarnoja et al. 2018, "Soft Actor-Critic Algorithms and Applications") on one env. With
+`offline_kwargs/teacher_data_files`, the datasets are in the replay buffer from the start, and
+`offline_kwargs/num_epochs` epochs of updates on them come before the online phase (Lu et al.'s
+offline-then-online runs; a pretrained agent for a reset-free lifelong run).
 
 Files that define its behaviour: lifelong_rl/trainers/sac.py (the losses), lifelong_rl/policies/
 tanh_gaussian_policy.py (the actor), lifelong_rl/models/networks.py (the critic ensemble),
@@ -12,19 +15,20 @@ import torch
 
 from experiment_configs.algorithms.off_policy import (OFF_POLICY_QUICK, build_off_policy, check_off_policy,
                                                       off_policy_evaluation, off_policy_schema)
+from experiment_configs.algorithms.offline import build_phased, check_offline, offline_schema
 from experiment_configs.common import Run, sac_trainer_schema
 from lifelong_rl.models.multi_head import MultiHeadEnsemble, MultiHeadTanhGaussianPolicy
 from lifelong_rl.models.networks import ParallelizedEnsemble
 from lifelong_rl.policies.tanh_gaussian_policy import MakeDeterministic, StochasticPolicy, TanhGaussianPolicy
 from lifelong_rl.trainers.sac import SACTrainer
 from lifelong_rl.trainers.seed_stacking import stack_sac
-from lifelong_rl.variants import Schema
+from lifelong_rl.variants import ConfigError, Schema
 
 NAME = "sac"
 
 
 def schema() -> Schema:
-    return off_policy_schema(NAME, sac_trainer_schema())
+    return off_policy_schema(NAME, sac_trainer_schema(), **offline_schema(num_epochs=0))
 
 
 QUICK = OFF_POLICY_QUICK
@@ -32,8 +36,23 @@ QUICK = OFF_POLICY_QUICK
 # The contract test (tests/test_contract.py) runs every case on top of QUICK.
 CONTRACT_CASES = {"pendulum": {"env": "gym/Pendulum-v1"}, "metaworld": {"env": "metaworld/reach-v3"},
                   "lifelong_hopper_reset_free": {"env": "lifelong/hopper", "env_kwargs": {"switch_every": 90},
-                                                 "algorithm_kwargs": {"reset_free": True}}}
-check = check_off_policy
+                                                 "algorithm_kwargs": {"reset_free": True}},
+                  "offline_then_online": {"env": "gym/Pendulum-v1", "offline_kwargs": {
+                      "teacher_data_files": ["examples/pendulum-random-v0"], "num_epochs": 2, "num_trains_per_epoch": 20}}}
+
+
+def check(variant: Dict[str, Any]) -> None:
+    check_off_policy(variant)
+    check_offline(variant)
+
+
+def check_evaluation(variant: Dict[str, Any]) -> None:
+    check_off_policy(variant)
+
+
+def check_vectorize(variant: Dict[str, Any]) -> None:
+    if variant["offline_kwargs"]["teacher_data_files"]:
+        raise ConfigError("--vectorize-seeds runs online SAC only: offline_kwargs/teacher_data_files must be empty")
 
 
 def sac_agent(variant: Dict[str, Any], obs_dim: int, action_dim: int, device: torch.device,
@@ -61,6 +80,8 @@ def vectorize(variant: Dict[str, Any], trainers, generators):
 
 
 def build(run: Run):
+    if run.variant["offline_kwargs"]["teacher_data_files"]:
+        return build_phased(run, sac_agent)
     return build_off_policy(run, sac_agent)
 
 

@@ -19,11 +19,12 @@ ensemble's elites disagree beyond `disagreement_threshold` the planned reward is
 Defaults: Lu et al.'s LiSP settings (`run_scripts/lisp.py`: 4-D skills, each held 3 steps; 400 start
 states, 4 skill-dynamics, 8 policy and 4 practice updates per skill iteration, one iteration per 10
 env steps; a skill buffer of 5000; L = 32; reward scale 10 within (-30, 30); kappa 30 beyond a
-disagreement of 0.1; 5 members), except the planner, sized for a 2-core CPU: 8 skills x 3 steps
-(a 24-step horizon), 32 candidates, 3 MPPI iterations, one particle per elite, planning once per
-held skill. `--preset gpu` has their sizes: 60 skills x 3 steps, 400 candidates, 5 particles per
-member, 10 iterations, temperature 0.01. Their ensemble is [256] * 4; here [200] * 4 (MBPO's), with
-a fit capped at 2000 gradient steps every 250 env steps where theirs runs about 1000 steps every 10.
+disagreement of 0.1; 5 members), except the planner, sized for a 2-core CPU: 5 skills x 3 steps
+(a 15-step horizon), 32 candidates, 2 MPPI iterations, one particle per elite, planning once per
+held skill (about 30 ms per env step on one core; a skill iteration takes about 0.5 s). `--preset gpu`
+has their sizes: 60 skills x 3 steps, 400 candidates, 5 particles per member, 10 iterations,
+temperature 0.01. Their ensemble is [256] * 4; here [200] * 4 (MBPO's), with a fit capped at 2000
+gradient steps every 250 env steps where theirs runs about 1000 steps every 10.
 
 Files that define its behaviour: lifelong_rl/trainers/skills.py, lifelong_rl/policies/skill_policy.py,
 lifelong_rl/models/dynamics.py, lifelong_rl/trainers/dynamics_trainer.py, lifelong_rl/planners/planners.py,
@@ -60,7 +61,7 @@ def schema() -> Schema:
     s = off_policy_schema(
         NAME, sac_trainer_schema(),
         **model_schema(train_every=250, ensemble_size=5, num_elites=5),
-        **planner_schema(planner="mppi", horizon=8, population=32, iterations=3, num_particles=1),
+        **planner_schema(planner="mppi", horizon=5, population=32, iterations=2, num_particles=1),
         **offline_schema(num_epochs=0, trains_per_epoch=100),
         lisp_kwargs={
             **skill_schema(4, 32, 10.0),
