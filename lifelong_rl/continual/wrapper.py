@@ -166,12 +166,15 @@ class ContinualSchedule(Schedule):
     # -- snapshots ---------------------------------------------------------------------------
     def state_dict(self, save_buffer: bool) -> Dict[str, Any]:
         return {"inner": self.inner.state_dict(save_buffer), "success_rows": self.success_rows, "curves": self.curves,
-                "strategy": self.strategy.state_dict()}
+                "strategy": self.strategy.state_dict(),
+                "eval_collectors": [c.state_dict() for c in self.eval_collectors]}  # their envs' and policies' generators
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.inner.load_state_dict(state["inner"])
         self.success_rows = [list(r) for r in state["success_rows"]]
         self.curves = state["curves"]
         self.strategy.load_state_dict(state["strategy"])
+        for c, s in zip(self.eval_collectors, state.get("eval_collectors", [])):
+            c.load_state_dict(s)
         phase = self.tasks.phase(self.steps - 1)
         self.logger.log(f"resumed in task {phase}: {self.task_names[phase]} ({self.steps} env steps)", always=True)

@@ -33,8 +33,10 @@ def schema() -> Schema:
     return s
 
 
-QUICK = {**continual_quick(schema(), SINGLE_QUICK, QUICK_STREAM), "continual/stream": "reach,push"}
-CONTRACT_CASES = {"finetune": {}, "perfect_memory_no_id": {"continual": {"cl_method": "perfect_memory", "task_id": "none"}}}
+QUICK = {**continual_quick(schema(), SINGLE_QUICK, QUICK_STREAM), "continual/stream": "reach,push",
+         "lisp_kwargs/evaluation": "uniform", "planner_kwargs/population": 4}
+# One case: the stream's buffer-shaping methods are continual_mbpo's cases, on the same builder.
+CONTRACT_CASES = {"perfect_memory_no_id": {"continual": {"cl_method": "perfect_memory", "task_id": "none"}}}
 
 
 def check(variant) -> None:
