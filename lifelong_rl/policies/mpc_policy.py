@@ -28,6 +28,16 @@ ValueFn = Callable[[torch.Tensor], torch.Tensor]  # states [B, obs] -> values [B
 PriorPolicy = Callable[[torch.Tensor], torch.Tensor]  # states [B, obs] -> sampled actions [B, A]
 
 
+def pop_planning_time(policy) -> Optional[float]:
+    """Mean planning seconds per env step of a planning policy (its `planning_time` over its
+    `planning_steps`) since the last call; None if it did not act."""
+    if not policy.planning_steps:
+        return None
+    mean = policy.planning_time / policy.planning_steps
+    policy.planning_time, policy.planning_steps = 0.0, 0
+    return mean
+
+
 class MPCPolicy:
     def __init__(self, model, planner: Planner, num_particles: int = 1, propagation: str = "ts_inf",
                  discount: float = 0.99, value_fn: Optional[ValueFn] = None,
@@ -87,13 +97,7 @@ class MPCPolicy:
         self.planning_steps += 1
         return plan[0].cpu().numpy()
 
-    def pop_planning_time(self) -> Optional[float]:
-        """Mean planning seconds per env step since the last call (None if it did not plan)."""
-        if not self.planning_steps:
-            return None
-        mean = self.planning_time / self.planning_steps
-        self.planning_time, self.planning_steps = 0.0, 0
-        return mean
+    pop_planning_time = pop_planning_time
 
     # The warm start is part of an episode in progress: a resumed run plans from the same one.
     # (StepCollector keeps a policy's `noise_state` in its snapshot and restores it after the replay.)

@@ -24,6 +24,7 @@ import torch
 
 from lifelong_rl.models.dynamics import DynamicsModel
 from lifelong_rl.planners.planners import Planner
+from lifelong_rl.policies.mpc_policy import pop_planning_time
 from lifelong_rl.policies.tanh_gaussian_policy import TanhGaussianPolicy
 
 RewardFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -119,13 +120,7 @@ class SkillMPCPolicy:
         self._held += 1
         return self.actions(o, self._plan[:1])[0].cpu().numpy()
 
-    def pop_planning_time(self) -> Optional[float]:
-        """Mean planning seconds per env step since the last call (None if it did not act)."""
-        if not self.planning_steps:
-            return None
-        mean = self.planning_time / self.planning_steps
-        self.planning_time, self.planning_steps = 0.0, 0
-        return mean
+    pop_planning_time = pop_planning_time
 
     def noise_state(self) -> Dict[str, Any]:
         return {"plan": self._plan.cpu().clone(), "held": self._held}

@@ -179,15 +179,8 @@ class StepCollector:
         a, agent_info = (action, {}) if action is not None and not random_action else self._act(obs, random_action)
         next_obs, r, terminated, timeout, env_info = self._step(a)
         info = {**env_info, **agent_info}
-        sample = dict(observations=obs, actions=a, rewards=r, next_observations=next_obs, terminals=float(terminated),
-                      timeouts=float(timeout and not terminated), task_ids=self.task_id)
-        for k in buffer.fields:
-            if k not in sample:
-                if k not in info:
-                    raise KeyError(f"buffer field '{k}' is in neither the agent's nor the env's info")
-                sample[k] = info[k]
-        buffer.add_sample(**sample)
-        self.num_steps_total += 1
+        self._store(buffer, info, observations=obs, actions=a, rewards=r, next_observations=next_obs,
+                    terminals=float(terminated), timeouts=float(timeout and not terminated), task_ids=self.task_id)
         if terminated or timeout:
             self.stats.add(self._ret, self._len, self._success)
             self.num_paths_total += 1
@@ -195,6 +188,16 @@ class StepCollector:
         else:
             self._obs = next_obs
         return info
+
+    def _store(self, buffer, info: Dict[str, Any], **sample: Any) -> None:
+        """A transition into `buffer`, with the buffer's other fields from the infos; counted."""
+        for k in buffer.fields:
+            if k not in sample:
+                if k not in info:
+                    raise KeyError(f"buffer field '{k}' is in neither the agent's nor the env's info")
+                sample[k] = info[k]
+        buffer.add_sample(**sample)
+        self.num_steps_total += 1
 
     def get_diagnostics(self, prefix: str = "exploration/") -> Dict[str, float]:
         return self.stats.pop(prefix)
@@ -261,15 +264,8 @@ class ResetFreeCollector(StepCollector):
         a, agent_info = (action, {}) if action is not None and not random_action else self._act(obs, random_action)
         next_obs, r, terminated, _, env_info = self.env.step(a)
         info = {**env_info, **agent_info}
-        sample = dict(observations=obs, actions=a, rewards=r, next_observations=next_obs, terminals=float(terminated),
-                      timeouts=0.0, task_ids=self.task_id)
-        for k in buffer.fields:
-            if k not in sample:
-                if k not in info:
-                    raise KeyError(f"buffer field '{k}' is in neither the agent's nor the env's info")
-                sample[k] = info[k]
-        buffer.add_sample(**sample)
-        self.num_steps_total += 1
+        self._store(buffer, info, observations=obs, actions=a, rewards=r, next_observations=next_obs,
+                    terminals=float(terminated), timeouts=0.0, task_ids=self.task_id)
         self.lifetime_steps += 1
         self._len += 1
         for total in ("_ret", "_reward_sum", "lifetime_return"):
