@@ -33,7 +33,8 @@ Budget choices for a 2-core CPU (about 2 hours of wall time for 3 seeds, 2 proce
 - MBPO: 10 SAC updates per env step (MBPO: 20), 20k model rollouts of length 1 every 250 steps, a fit
   every 250 steps capped at 500 gradient steps; offline phase 5 x 1000 updates.
 - SAC and MBPO learn from the env's rewards, which change with v*; they are not told v*.
-- PETS: MPPI over actions with the LiSP run's ensemble and the task's reward, H = 25 (short) or 180
+- Offline planning: LiSP over 20 skills x 3 steps (a 60-step horizon); PETS: MPPI over actions with
+  the LiSP run's ensemble and the task's reward, H = 25 (short) or 180
   (long), 32 candidates, 2 iterations, one particle per elite, replanning every step; no
   disagreement penalty (LiSP's planner has one).
 
@@ -259,7 +260,8 @@ def main() -> int:
     os.environ["OMP_NUM_THREADS"] = "1"
     seeds = list(range(args.seeds))
     if not args.report:
-        ensure_dataset()
+        if {"hopper", "offline"} & set(parts):
+            ensure_dataset()
         order = {("hopper", "mbpo"): 0, ("hopper", "lisp"): 1, ("volcano", "lisp"): 2}
         cells = sorted(((part, m, s, args.scale, os.path.join(args.root, part, m, f"s{s}"))
                         for part in parts if part != "offline" for m in PARTS[part] for s in seeds),

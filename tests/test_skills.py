@@ -53,6 +53,18 @@ def test_intrinsic_reward_post_processing():
     assert intrinsic_reward(raw, (-30.0, 30.0), 10.0).tolist() == [-30.0, -30.0, 10.0, 30.0]
 
 
+def test_one_pass_step_and_disagreement_agree_with_step_and_pair_disagreement():
+    from lifelong_rl.models.dynamics import DynamicsModel, ProbabilisticEnsemble
+
+    torch.manual_seed(0)
+    model = DynamicsModel(ProbabilisticEnsemble(3, 2, 4, 3, (16,)), deterministic=True)
+    obs, act, members = torch.randn(6, 3), torch.randn(6, 2), torch.tensor([0, 1, 2, 2, 1, 0])
+    nxt, reward, done, disagreement = model.step_with_disagreement(obs, act, members)
+    nxt2, reward2, done2 = model.step(obs, act, members)
+    assert torch.allclose(nxt, nxt2, atol=1e-5) and torch.allclose(reward, reward2, atol=1e-5) and (done == done2).all()
+    assert torch.allclose(disagreement, model.ensemble.pair_disagreement(obs, act)) and (disagreement > 0).all()
+
+
 def test_pair_disagreement_is_the_mean_over_member_pairs():
     means = torch.tensor([[[0.0, 0.0]], [[1.0, 0.0]], [[0.0, 2.0]]])  # 3 members, 1 row, 2 dims
     pairs = [(i, j) for i in range(3) for j in range(3) if i != j]
@@ -150,12 +162,19 @@ def test_lifelong_reward_matches_the_task_reward_and_never_terminates(name):
     env = make_env(f"lifelong/{name}", 0, target_velocities=[-1.0], switch_every=0)
     obs, _ = env.reset()
     reward_fn = TaskReward(name, -1.0)
+    sim = env.unwrapped
     rng = np.random.default_rng(0)
     for _ in range(50):
         a = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
         nxt, r, terminated, _, _ = env.step(a)
         expected = reward_fn(*(torch.as_tensor(x)[None] for x in (obs, a, nxt)))
         assert r == pytest.approx(float(expected), abs=1e-4) and not terminated
+        # v_x and z in the reward are the torso's: qvel[0] (clipped at 10 in Hopper's observation) and its height
+        v_x, z = float(np.clip(sim.data.qvel[0], -10, 10)), float(sim.data.qpos[2 if name == "ant" else 1])
+        bonus = 1.0 if name == "hopper" else -1.0
+        by_hand = bonus - abs(v_x + 1.0) - sim.reward_fn.height_weight * (z - sim.reward_fn.height) ** 2 \
+            - sim.reward_fn.ctrl_weight * float(np.sum(a ** 2))
+        assert r == pytest.approx(by_hand, abs=1e-4)
         obs = nxt
 
 

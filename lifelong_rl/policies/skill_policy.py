@@ -8,7 +8,9 @@ through the dynamics ensemble, `num_particles` particles per elite (each particl
 TS-inf), over H x repeat steps:
 
     R = mean_particles sum_t gamma^t r_t,   r_t = -penalty where the ensemble's disagreement at
-                                            (s_t, a_t) exceeds the threshold, else r(s_t, a_t, s_t+1)
+                                            (s_t, a_t) exceeds the threshold or the model predicts
+                                            a termination (the particle then stays put),
+                                            else r(s_t, a_t, s_t+1)
 
 with r the model's learned reward or, where given, the task's reward (`reward_fn`, e.g. a lifelong
 env's at its current v*). Lu et al.'s code sets this penalty (-20 beyond 0.1) and never reads it;

@@ -26,8 +26,11 @@ LiSP (`LiSPTrainer`): each update is one skill iteration on model data (Alg. 2):
   1. M start states s (the batch from the real buffer), z ~ p(z | s) (the skill-practice
      distribution), a ~ pi(. | s, z);
   2. one step of the learned dynamics ensemble (a random elite per row) to s', and the ensemble's
-     disagreement at (s, a): mean over elite pairs i != j of the mean squared gap of their
-     normalised mean predictions (lifelong_rl.models.dynamics.ProbabilisticEnsemble.pair_disagreement);
+     disagreement at (s, a): mean over elite pairs i != j of the mean squared gap of their mean
+     predictions in the ensemble's normalised target units (each dimension over the data's std;
+     lifelong_rl.models.dynamics.pair_disagreement). Lu et al.'s code samples one pair and, as far as
+     we read it, works in unnormalised units, so alpha_thres = 0.1 is not the same threshold there.
+     Their 20% of skills replaced by uniform ones (epsilon-greedy) is not implemented here.
   3. (s, z, a, s', disagreement) into the generated skill buffer (the last `skill_buffer_size`);
   4. `discriminator_updates` steps of q on the fresh M transitions;
   5. `policy_updates` SAC steps of pi and `practice_updates` SAC steps of p(z | s) (its action is
@@ -167,6 +170,8 @@ class _SkillTrainerBase:
 
     def reset_optimizers(self) -> None:
         self.skill_trainer.reset_optimizers()
+        self.discriminator.optimizer = torch.optim.Adam(self.discriminator.q.parameters(),
+                                                        **{k: self.discriminator.optimizer.defaults[k] for k in ("lr", "betas")})
 
     def reset_entropy(self) -> None:
         self.skill_trainer.reset_entropy()
@@ -238,12 +243,13 @@ class LiSPTrainer(_SkillTrainerBase):
         """Steps 1-3: (s, z, a, s', disagreement) of one model step from each state, into the skill buffer."""
         skills = self.practice(obs).rsample_with_pre_tanh()[0]
         actions = self.policy(torch.cat([obs, skills], -1)).rsample_with_pre_tanh()[0]
-        next_obs, _, _ = self.model.step(obs, actions, self.model.random_members(len(obs)))
-        disagreement = self.model.ensemble.pair_disagreement(obs, actions)
+        next_obs, _, _, disagreement = self.model.step_with_disagreement(obs, actions, self.model.random_members(len(obs)))
+        ok = torch.isfinite(next_obs).all(-1) & torch.isfinite(disagreement)  # a diverged model's rows are dropped
         data = {"observations": obs, "skills": skills, "actions": actions, "next_observations": next_obs,
                 "disagreements": disagreement}
+        data = {k: v[ok] for k, v in data.items()}
         self.skill_buffer.add_batch(**{k: v.cpu().numpy() for k, v in data.items()})
-        self._last_disagreement = disagreement
+        self._last_disagreement = data["disagreements"]
         return data
 
     def penalised_reward(self, obs, skills, next_obs, disagreement) -> torch.Tensor:
@@ -282,6 +288,14 @@ class LiSPTrainer(_SkillTrainerBase):
 
     def losses_finite(self) -> bool:
         return super().losses_finite() and self.practice_trainer.losses_finite()
+
+    def reset_optimizers(self) -> None:
+        super().reset_optimizers()
+        self.practice_trainer.reset_optimizers()
+
+    def reset_entropy(self) -> None:
+        super().reset_entropy()
+        self.practice_trainer.reset_entropy()
 
     def state_dict(self) -> Dict[str, Any]:
         return {**self._state(), "practice": self.practice_trainer.state_dict(),

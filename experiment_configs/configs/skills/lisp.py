@@ -82,6 +82,10 @@ def schema() -> Schema:
                                 "from U(-1, 1)^d per episode, the skill policy's mode)", "str", choices=("planner", "uniform")),
         })
     s["env"] = Param("gridworld/volcano", "lifelong/<hopper|ant>, gridworld/<world>, gym/<Id> or metaworld/<task>-v3", "str")
+    p = s["planner_kwargs"]
+    p["horizon"] = Param(5, "planning horizon H in skills, each held lisp_kwargs/repeat env steps", "int", low=1)
+    p["iterations"] = Param(2, "optimiser iterations per plan (one plan per held skill)", "int", low=1)
+    p["propagation"] = Param("ts_inf", "ts_inf only: a particle keeps its elite", "str", choices=("ts_inf",))
     s["model_kwargs"]["max_grad_steps"] = Param(2000, "at most this many gradient steps per fit; 0: no cap", "int", low=0)
     ak = s["algorithm_kwargs"]
     ak["reset_free"] = Param(True, ak["reset_free"].doc, "bool")
