@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import numpy as np
 
 from experiment_configs.algorithms.continual import continual_loop, stream_env, stream_tasks_and_length
-from experiment_configs.algorithms.off_policy import check_env, evaluation_episodes, single_env
+from experiment_configs.algorithms.off_policy import check_env, env_kwargs_schema, evaluation_episodes, single_env
 from experiment_configs.common import Run, net_schema, run_schema
 from lifelong_rl.core.loop import TrainingLoop
 from lifelong_rl.core.schedules import OnPolicySchedule
@@ -30,7 +30,7 @@ def on_policy_schema(name: str, trainer_kwargs: Schema) -> Schema:
     return {
         **run_schema(name),
         "env": Param("gym/Hopper-v5", "metaworld/<task>-v3 or gym/<Id>", "str"),
-        "env_kwargs": {"new_goal_each_episode": Param(False, "MetaWorld: a new goal of the 50 at every reset", "bool")},
+        "env_kwargs": env_kwargs_schema(),
         "policy_kwargs": {**net_schema([64, 64], "policy mean"), "activation": Param("tanh", "policy mean: hidden activation", "str",
                                                                                   choices=("relu", "tanh", "elu", "swish", "leaky_relu")),
                           "log_std_init": Param(0.0, "initial log std of the Gaussian policy", "float")},

@@ -12,7 +12,7 @@ from typing import Any, Dict
 
 import torch
 
-from experiment_configs.algorithms.off_policy import check_env, off_policy_evaluation
+from experiment_configs.algorithms.off_policy import check_env, env_kwargs_schema, off_policy_evaluation
 from experiment_configs.algorithms.offline import OFFLINE_QUICK, build_offline_only, check_offline, offline_schema
 from experiment_configs.common import Run, check_buffer_size, net_schema, run_schema
 from lifelong_rl.policies.tanh_gaussian_policy import MakeDeterministic, TanhGaussianPolicy
@@ -26,7 +26,7 @@ def schema() -> Schema:
     return {
         **run_schema(NAME),
         "env": Param("gym/Hopper-v5", "gym/<Id> or metaworld/<task>-v3: the env the datasets are of, for evaluation", "str"),
-        "env_kwargs": {"new_goal_each_episode": Param(False, "MetaWorld: a new goal of the 50 at every reset", "bool")},
+        "env_kwargs": env_kwargs_schema(),
         "replay_buffer_size": Param(int(2e6), "buffer capacity (transitions): at least the datasets' size", "int", low=1),
         "policy_kwargs": net_schema([256, 256], "policy"),
         "trainer_kwargs": {"lr": Param(1e-3, "Adam learning rate", "float", low=0.0)},
