@@ -27,11 +27,13 @@ import shutil
 import sys
 
 import numpy as np
+import torch
 
 from lifelong_rl.core.logger import SnapshotError, load_snapshot
 from lifelong_rl.core.seeding import RunSeeds
 from lifelong_rl.data_management.datasets import (DATA_ROOT, DatasetError, OfflineDataset, find_dataset,
                                                   load_dataset, save_dataset)
+from lifelong_rl.envs.lifelong import TaskReward
 from lifelong_rl.envs.make_env import UnknownEnvError, episode_length, make_env, validate_env_name
 from lifelong_rl.envs.reference_scores import normalized_score
 from lifelong_rl.samplers.dataset_collection import NoisyPolicy, RandomPolicy, ScriptedPolicy, collect
@@ -168,10 +170,6 @@ def make(args):
 
 def relabel(args):
     """A gymnasium dataset as the lifelong env's on the same simulator (checked), rewards recomputed."""
-    import torch
-
-    from lifelong_rl.envs.lifelong import TaskReward
-
     if args.env not in SAME_SIMULATOR or len(args.sources) != 1:
         raise ConfigError(f"--kind relabel needs --env in {', '.join(SAME_SIMULATOR)} and one --from dataset of its "
                           f"simulator ({', '.join(SAME_SIMULATOR.values())})")

@@ -38,7 +38,7 @@ import torch
 
 from lifelong_rl.core.logger import Logger, SnapshotError
 from lifelong_rl.core.loop import Schedule
-from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector, ResetFreeCollector, StepCollector
+from lifelong_rl.samplers.collectors import EpisodeStats, PathCollector, StepCollector
 
 Pick = Callable[[int], Tuple[StepCollector, bool]]
 EnvStepHook = Callable[[int, Any], None]
@@ -103,8 +103,7 @@ class SteppedSchedule(Schedule):
                "exploration/num steps total": sum(c.num_steps_total for c in self.collectors),
                "exploration/num paths total": sum(c.num_paths_total for c in self.collectors)}
         for c in self.collectors:
-            if isinstance(c, ResetFreeCollector):
-                row.update(c.pop_lifelong())
+            row.update(c.pop_lifelong())
         return row
 
     def finish(self, last_row: Dict[str, Any]) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ The rewards are those of Lu et al.'s lifelong_rl (`environments/hopper_env.py`, 
 gymnasium's MuJoCo models (Hopper: frame skip 4, dt 0.008 s; Ant: frame skip 5, dt 0.05 s, no contact
 forces in the observation). v_x is the torso's x velocity after the step (qvel[0], in the
 observation: obs[5] on Hopper, obs[13] on Ant) and z its height (obs[0]), so a model can compute the
-reward from a predicted next observation (`velocity_reward`).
+reward from a predicted next observation (`TaskReward`).
 
 The original fixes v* at 3 and nothing changes it; here v* follows a `VelocitySchedule`: the list
 `target_velocities`, moving to the next entry every `switch_every` env steps of the env's life

@@ -134,16 +134,16 @@ class ProbabilisticEnsemble(nn.Module):
         """E_{i != j} mean_d (mu_i - mu_j)^2 over the elites' normalised mean predictions of every
         target dimension, [B] (LiSP eq. 3's disagreement; 0 with one elite). Computed as
         2 M / (M - 1) times the mean squared deviation from the elites' mean."""
-        if self.num_elites < 2:
-            return torch.zeros(len(obs), device=obs.device)
         mean, _ = self(self.normalize_inputs(obs, act).unsqueeze(0).expand(self.num_elites, -1, -1), self.elites)
         return pair_disagreement(mean)
 
 
 def pair_disagreement(means: torch.Tensor) -> torch.Tensor:
-    """E_{i != j} mean_d (mu_i - mu_j)^2 of M >= 2 members' predictions [M, B, D] -> [B]: 2 M / (M - 1)
-    times the mean squared deviation from their mean (the same sum over ordered pairs)."""
+    """E_{i != j} mean_d (mu_i - mu_j)^2 of M members' predictions [M, B, D] -> [B]: 2 M / (M - 1)
+    times the mean squared deviation from their mean (the same sum over ordered pairs); 0 for M = 1."""
     m = len(means)
+    if m < 2:
+        return means.new_zeros(means.shape[1])
     return 2.0 * m / (m - 1) * ((means - means.mean(0)) ** 2).mean(-1).mean(0)
 
 
@@ -177,8 +177,7 @@ class DynamicsModel(nn.Module):
         m = mean[members, rows]
         y = m if self.deterministic else m + torch.randn_like(m) * (0.5 * logvar[members, rows]).exp()
         y = y * e.target_std + e.target_mean
-        disagreement = pair_disagreement(mean) if e.num_elites > 1 else torch.zeros(len(obs), device=obs.device)
-        return (*self._transition(obs, act, y), disagreement)
+        return (*self._transition(obs, act, y), pair_disagreement(mean))
 
     def step(self, obs: torch.Tensor, act: torch.Tensor, members: torch.Tensor
              ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -202,6 +202,10 @@ class StepCollector:
     def get_diagnostics(self, prefix: str = "exploration/") -> Dict[str, float]:
         return self.stats.pop(prefix)
 
+    def pop_lifelong(self, prefix: str = "exploration/") -> Dict[str, float]:
+        """A reset-free collector's columns (none for an episodic one)."""
+        return {}
+
     def state_dict(self) -> Dict[str, Any]:
         episode = None
         if self._obs is not None:

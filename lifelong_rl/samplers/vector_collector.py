@@ -126,6 +126,10 @@ class VectorCollector:
     def get_diagnostics(self, prefix: str = "exploration/") -> Dict[str, float]:
         return self.stats.pop(prefix)
 
+    def pop_lifelong(self, prefix: str = "exploration/") -> Dict[str, float]:
+        """Episodic vector envs have no reset-free columns."""
+        return {}
+
     def state_dict(self) -> Dict[str, Any]:
         return {"num_steps_total": self.num_steps_total, "num_paths_total": self.num_paths_total,
                 "obs": None if self._obs is None else self._obs.copy(), "ret": self._ret.copy(), "len": self._len.copy(),
